@@ -1,0 +1,52 @@
+// Common types of eigennet.
+//
+// Layout convention (the notebook's): rows are samples. A batch X is N×D, stored
+// row-major, so a mini-batch is a contiguous block of rows and a sample's features
+// (for images: channel-major C×H×W) are contiguous.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace eigennet {
+
+using Index = Eigen::Index;
+
+template <typename Scalar>
+using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename Scalar>
+using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+template <typename Scalar>
+using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
+
+// Non-owning views used at every layer boundary: they bind whole matrices and blocks of
+// rows without copying.
+template <typename Scalar>
+using MatrixRef = Eigen::Ref<Matrix<Scalar>>;
+template <typename Scalar>
+using ConstMatrixRef = Eigen::Ref<const Matrix<Scalar>>;
+
+// Integer class labels, one per sample.
+using Labels = Eigen::Matrix<std::int32_t, Eigen::Dynamic, 1>;
+using ConstLabelsRef = Eigen::Ref<const Labels>;
+
+// "3×4" — used in every shape error message.
+inline std::string shape_string(Index rows, Index cols) {
+  return std::to_string(rows) + "×" + std::to_string(cols);
+}
+template <typename Derived>
+std::string shape_of(const Eigen::EigenBase<Derived>& m) {
+  return shape_string(m.rows(), m.cols());
+}
+
+// Throws std::invalid_argument "<what>: expected R×C, got r×c" unless the shape matches.
+template <typename Derived>
+void require_shape(const Eigen::EigenBase<Derived>& m, Index rows, Index cols, const std::string& what) {
+  if (m.rows() != rows || m.cols() != cols)
+    throw std::invalid_argument(what + ": expected shape " + shape_string(rows, cols) + ", got " +
+                                shape_of(m));
+}
+
+}  // namespace eigennet
