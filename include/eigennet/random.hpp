@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "eigennet/types.hpp"
@@ -23,6 +24,9 @@ class RandomState {
   // One raw 32-bit MT19937 output (genrand_int32).
   std::uint32_t next_uint32();
 
+  // numpy: mt19937_next64: two 32-bit draws, the first one is the high word.
+  std::uint64_t next_uint64();
+
   // numpy: random_sample() / rand(): ((a >> 5) * 67108864 + (b >> 6)) / 9007199254740992.
   double random_sample();
 
@@ -37,7 +41,8 @@ class RandomState {
   double normal(double loc, double scale);
 
   // numpy: randint(low, high, dtype=np.int32): masked rejection on 32-bit draws
-  // (mask = smallest all-ones ≥ high−low−1, redraw while above). high > low required.
+  // (mask = smallest all-ones ≥ high−low−1, redraw while above). high > low required
+  // (std::invalid_argument otherwise, as numpy's ValueError).
   std::int32_t randint(std::int32_t low, std::int32_t high);
 
   // numpy: randint(low, high, size=out.size(), dtype=np.int32), in order.
@@ -46,7 +51,7 @@ class RandomState {
   // numpy: random_interval(max) used by shuffle/permutation: uniform integer in [0, max].
   std::uint64_t random_interval(std::uint64_t max);
 
-  // numpy: permutation(n) (legacy: arange(n) then shuffle).
+  // numpy: permutation(n) (legacy: arange(n) then shuffle). n < 0: std::invalid_argument.
   std::vector<Index> permutation(Index n);
 
   // numpy: shuffle(x) for a 1-D sequence (legacy Fisher–Yates from the end).
