@@ -41,11 +41,20 @@ std::string shape_of(const Eigen::EigenBase<Derived>& m) {
   return shape_string(m.rows(), m.cols());
 }
 
-// Throws std::invalid_argument "<what>: expected R×C, got r×c" unless the shape matches.
-template <typename Derived>
-void require_shape(const Eigen::EigenBase<Derived>& m, Index rows, Index cols, const std::string& what) {
+// The text of an error message given as a string or as a callable that builds it. Hot paths
+// pass a lambda, so the message (and its allocation) only comes into being on failure.
+inline std::string message_text(const std::string& text) { return text; }
+inline std::string message_text(const char* text) { return text; }
+template <typename MakeText>
+auto message_text(const MakeText& make_text) -> decltype(std::string(make_text())) {
+  return make_text();
+}
+
+// Throws std::invalid_argument "<what>: expected shape R×C, got r×c" unless the shape matches.
+template <typename Derived, typename What>
+void require_shape(const Eigen::EigenBase<Derived>& m, Index rows, Index cols, const What& what) {
   if (m.rows() != rows || m.cols() != cols)
-    throw std::invalid_argument(what + ": expected shape " + shape_string(rows, cols) + ", got " +
+    throw std::invalid_argument(message_text(what) + ": expected shape " + shape_string(rows, cols) + ", got " +
                                 shape_of(m));
 }
 

@@ -1,0 +1,20 @@
+// Everything of the eigennet core in one include.
+#pragma once
+
+#include "eigennet/activation.hpp"
+#include "eigennet/dense.hpp"
+#include "eigennet/gemm.hpp"
+#include "eigennet/gradcheck.hpp"
+#include "eigennet/init.hpp"
+#include "eigennet/layer.hpp"
+#include "eigennet/log_softmax.hpp"
+#include "eigennet/loss.hpp"
+#include "eigennet/network.hpp"
+#include "eigennet/optimizer.hpp"
+#include "eigennet/parameter.hpp"
+#include "eigennet/random.hpp"
+#include "eigennet/relu.hpp"
+#include "eigennet/sigmoid.hpp"
+#include "eigennet/softmax.hpp"
+#include "eigennet/tanh.hpp"
+#include "eigennet/types.hpp"

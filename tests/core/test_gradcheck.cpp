@@ -1,0 +1,273 @@
+// Every layer and loss against central differences, in float and double, over several
+// shapes (N = 1 and odd sizes); whole networks; and negative controls that must FAIL.
+#include <doctest/doctest.h>
+
+#include <iostream>
+
+#include "eigennet/eigennet.hpp"
+
+using namespace eigennet;
+
+namespace {
+
+template <typename Scalar>
+void require_pass(const GradcheckReport& report) {
+  INFO(report.to_string());
+  CHECK(report.passed());
+  CHECK(report.rows.size() > 0);
+}
+
+struct Shape {
+  Index batch, in, out;
+};
+const Shape shapes[] = {{1, 1, 1}, {1, 5, 3}, {3, 7, 5}, {4, 13, 9}, {6, 33, 17}};
+
+template <typename Scalar>
+Matrix<Scalar> random_matrix(Index rows, Index cols, std::uint32_t seed, double std = 1.0) {
+  RandomState rng(seed);
+  Matrix<Scalar> m(rows, cols);
+  rng.fill_normal(m, 0.0, std);
+  return m;
+}
+
+template <typename Scalar>
+Matrix<Scalar> one_hot_of(const Labels& labels, Index classes) {
+  Matrix<Scalar> y = Matrix<Scalar>::Zero(labels.size(), classes);
+  for (Index n = 0; n < labels.size(); ++n) y(n, labels(n)) = 1;
+  return y;
+}
+
+Labels random_labels(Index n, Index classes, std::uint32_t seed) {
+  RandomState rng(seed);
+  Labels labels(n);
+  rng.randint(0, std::int32_t(classes), labels);
+  return labels;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("dense: dW (bias row included) and dX", Scalar, float, double) {
+  for (const Shape& s : shapes)
+    for (bool bias : {true, false}) {
+      CAPTURE(s.batch);
+      CAPTURE(s.in);
+      CAPTURE(bias);
+      Dense<Scalar> dense(s.in, s.out, bias);
+      RandomState rng(7);
+      rng.fill_normal(dense.weights(), 0, 0.5);
+      require_pass<Scalar>(check_layer<Scalar>(dense, s.batch));
+    }
+}
+
+TEST_CASE_TEMPLATE("activations: dX", Scalar, float, double) {
+  for (const Shape& s : shapes) {
+    CAPTURE(s.batch);
+    CAPTURE(s.in);
+    Relu<Scalar> relu(s.in);
+    Sigmoid<Scalar> sigmoid(s.in);
+    Tanh<Scalar> tanh_layer(s.in);
+    Softmax<Scalar> softmax(s.in);
+    LogSoftmax<Scalar> log_softmax(s.in);
+    // ReLU's input alternates in sign (first entry positive), so its mask is never all zero.
+    Matrix<Scalar> mixed = random_matrix<Scalar>(s.batch, s.in, 12).cwiseAbs();
+    for (Index i = 1; i < mixed.size(); i += 2) mixed.data()[i] = -mixed.data()[i];
+    require_pass<Scalar>(check_layer<Scalar>(relu, ConstMatrixRef<Scalar>(mixed)));
+    require_pass<Scalar>(check_layer<Scalar>(sigmoid, s.batch));
+    require_pass<Scalar>(check_layer<Scalar>(tanh_layer, s.batch));
+    if (s.in > 1) {  // a 1-wide softmax is constant: its gradient is truly zero
+      require_pass<Scalar>(check_layer<Scalar>(softmax, s.batch));
+      require_pass<Scalar>(check_layer<Scalar>(log_softmax, s.batch));
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("losses: dL/d(output), one-hot and integer labels", Scalar, float, double) {
+  for (const Shape& s : shapes) {
+    if (s.out < 2) continue;
+    CAPTURE(s.batch);
+    CAPTURE(s.out);
+    const Labels labels = random_labels(s.batch, s.out, 5);
+    const Matrix<Scalar> y = one_hot_of<Scalar>(labels, s.out);
+    const Matrix<Scalar> logits = random_matrix<Scalar>(s.batch, s.out, 6, 2.0);
+    // Probabilities and log-probabilities away from 0 for the probability losses.
+    Matrix<Scalar> p(s.batch, s.out), log_p(s.batch, s.out);
+    Softmax<Scalar>(s.out).forward(logits, p);
+    LogSoftmax<Scalar>(s.out).forward(logits, log_p);
+
+    SoftmaxCrossEntropy<Scalar> fused;
+    CrossEntropy<Scalar> cross_entropy;
+    NegativeLogLikelihood<Scalar> nll;
+    require_pass<Scalar>(check_loss<Scalar>(fused, logits, y));
+    require_pass<Scalar>(check_loss<Scalar>(fused, logits, labels));
+    require_pass<Scalar>(check_loss<Scalar>(cross_entropy, p, y));
+    require_pass<Scalar>(check_loss<Scalar>(cross_entropy, p, labels));
+    require_pass<Scalar>(check_loss<Scalar>(nll, log_p, y));
+    require_pass<Scalar>(check_loss<Scalar>(nll, log_p, labels));
+
+    const Matrix<Scalar> target = random_matrix<Scalar>(s.batch, s.out, 8);
+    SquaredError<Scalar> se;
+    MeanSquaredError<Scalar> mse;
+    require_pass<Scalar>(check_loss<Scalar>(se, logits, target));
+    require_pass<Scalar>(check_loss<Scalar>(mse, logits, target));
+  }
+}
+
+TEST_CASE_TEMPLATE("networks: every parameter and dL/dX, layers placed after layers", Scalar, float, double) {
+  RandomState rng(21);
+  SUBCASE("dense-relu-dense + fused softmax cross-entropy (the notebook MLP, scaled down)") {
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(12, 9), rng, {InitScheme::Normal, 0, 0.5});
+    net.template emplace<Relu<Scalar>>(9);
+    initialize(net.template emplace<Dense<Scalar>>(9, 4), rng, {InitScheme::Normal, 0, 0.5});
+    const Labels labels = random_labels(5, 4, 2);
+    require_pass<Scalar>(check_network<Scalar>(net, random_matrix<Scalar>(5, 12, 3), labels, SoftmaxCrossEntropy<Scalar>()));
+  }
+  SUBCASE("sigmoid and tanh, softmax layer + cross-entropy on probabilities") {
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(6, 7), rng, {InitScheme::Glorot});
+    net.template emplace<Sigmoid<Scalar>>(7);
+    initialize(net.template emplace<Dense<Scalar>>(7, 5), rng, {InitScheme::TorchDefault});
+    net.template emplace<Tanh<Scalar>>(5);
+    initialize(net.template emplace<Dense<Scalar>>(5, 3), rng, {InitScheme::He});
+    net.template emplace<Softmax<Scalar>>(3);
+    const Labels labels = random_labels(4, 3, 9);
+    require_pass<Scalar>(check_network<Scalar>(net, random_matrix<Scalar>(4, 6, 4), one_hot_of<Scalar>(labels, 3),
+                                               CrossEntropy<Scalar>()));
+  }
+  SUBCASE("log-softmax + NLL, and a no-bias sigmoid net under squared error (the cosine shape)") {
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(8, 6), rng, {InitScheme::Uniform, -0.5, 0.5});
+    net.template emplace<Relu<Scalar>>(6);
+    initialize(net.template emplace<Dense<Scalar>>(6, 3), rng, {InitScheme::Uniform, -0.5, 0.5});
+    net.template emplace<LogSoftmax<Scalar>>(3);
+    require_pass<Scalar>(check_network<Scalar>(net, random_matrix<Scalar>(1, 8, 5), random_labels(1, 3, 1),
+                                               NegativeLogLikelihood<Scalar>()));
+    Network<Scalar> cosine;
+    initialize(cosine.template emplace<Dense<Scalar>>(20, 5), rng, {InitScheme::Normal, 0, 0.5});
+    cosine.template emplace<Sigmoid<Scalar>>(5);
+    initialize(cosine.template emplace<Dense<Scalar>>(5, 20, false), rng, {InitScheme::Normal, 0, 0.5});
+    const Matrix<Scalar> x = random_matrix<Scalar>(1, 20, 6);
+    require_pass<Scalar>(check_network<Scalar>(cosine, x, x, SquaredError<Scalar>()));
+  }
+}
+
+TEST_CASE("large tensors are checked on a sample of entries") {
+  Dense<double> dense(300, 40);
+  RandomState rng(1);
+  rng.fill_normal(dense.weights(), 0, 0.05);
+  GradcheckOptions options;
+  options.max_entries = 50;
+  const GradcheckReport report = check_layer<double>(dense, 3, options);
+  require_pass<double>(report);
+  CHECK(report.rows[0].checked <= 50);
+  CHECK(report.rows[0].checked >= 40);  // duplicates in the sample are dropped
+}
+
+// ---- negative controls: the checker must catch wrong backward passes ----------------------
+
+namespace {
+
+// A dense layer whose backward forgets the bias row's gradient: a classic slip.
+template <typename Scalar>
+class DenseWithoutBiasGradient final : public Layer<Scalar> {
+ public:
+  DenseWithoutBiasGradient(Index in, Index out) : inner_(in, out) {}
+  std::string kind() const override { return "broken_dense"; }
+  std::string describe() const override { return "broken dense (no bias gradient)"; }
+  Index input_size() const override { return inner_.input_size(); }
+  Index output_size() const override { return inner_.output_size(); }
+  void forward(ConstMatrixRef<Scalar> x, MatrixRef<Scalar> y) override { inner_.forward(x, y); }
+  void backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy, MatrixRef<Scalar> dx,
+                bool compute_input_gradient) override {
+    inner_.backward(x, y, dy, dx, compute_input_gradient);
+    auto params = inner_.parameters();
+    params[0].gradient->row(inner_.input_size()).setZero();
+  }
+  ParameterList<Scalar> parameters() override { return inner_.parameters(); }
+  Dense<Scalar>& inner() { return inner_; }
+
+ private:
+  Dense<Scalar> inner_;
+};
+
+// A sigmoid whose backward uses σ'(x) = y instead of y(1 − y).
+template <typename Scalar>
+class WrongSigmoid final : public Activation<Scalar> {
+ public:
+  explicit WrongSigmoid(Index n) : Activation<Scalar>(n), inner_(n) {}
+  std::string kind() const override { return "wrong_sigmoid"; }
+  void forward(ConstMatrixRef<Scalar> x, MatrixRef<Scalar> y) override { inner_.forward(x, y); }
+  void backward(ConstMatrixRef<Scalar>, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy, MatrixRef<Scalar> dx,
+                bool compute_input_gradient) override {
+    if (compute_input_gradient) dx = (dy.array() * y.array()).matrix();
+  }
+
+ private:
+  Sigmoid<Scalar> inner_;
+};
+
+// A layer whose backward produces no gradient at all (a vacuous check must not pass).
+template <typename Scalar>
+class SilentLayer final : public Activation<Scalar> {
+ public:
+  explicit SilentLayer(Index n) : Activation<Scalar>(n) {}
+  std::string kind() const override { return "silent"; }
+  void forward(ConstMatrixRef<Scalar> x, MatrixRef<Scalar> y) override { y = x * Scalar(3); }
+  void backward(ConstMatrixRef<Scalar>, ConstMatrixRef<Scalar>, ConstMatrixRef<Scalar>, MatrixRef<Scalar> dx,
+                bool compute_input_gradient) override {
+    if (compute_input_gradient) dx.setZero();
+  }
+};
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("negative control: wrong backward passes FAIL the checker", Scalar, float, double) {
+  DenseWithoutBiasGradient<Scalar> broken(5, 4);
+  RandomState rng(3);
+  rng.fill_normal(broken.inner().weights(), 0, 0.5);
+  const GradcheckReport dense_report = check_layer<Scalar>(broken, 3);
+  CHECK_FALSE(dense_report.passed());
+  CHECK_FALSE(dense_report.rows[0].passed);  // W (its bias row) is wrong
+  CHECK(dense_report.rows[0].worst_row == 5);  // ...and the worst entry is in the bias row
+  CHECK(dense_report.rows[1].passed);          // dX is still right
+
+  WrongSigmoid<Scalar> wrong(6);
+  const GradcheckReport sigmoid_report = check_layer<Scalar>(wrong, 2);
+  CHECK_FALSE(sigmoid_report.passed());
+  CHECK(sigmoid_report.rows.back().problem == "relative error above tolerance");
+
+  SilentLayer<Scalar> silent(4);
+  const GradcheckReport silent_report = check_layer<Scalar>(silent, 2);
+  CHECK_FALSE(silent_report.passed());
+  CHECK(silent_report.rows.back().problem == "analytic gradient is identically zero");
+
+  // Inside a network, the broken layer is caught too.
+  Network<Scalar> net;
+  auto& first = net.template emplace<DenseWithoutBiasGradient<Scalar>>(5, 4);
+  rng.fill_normal(first.inner().weights(), 0, 0.5);
+  net.template emplace<Tanh<Scalar>>(4);
+  Labels labels(3);
+  labels << 0, 3, 1;
+  Matrix<Scalar> x(3, 5);
+  rng.fill_normal(x, 0, 1);
+  CHECK_FALSE(check_network<Scalar>(net, x, labels, SoftmaxCrossEntropy<Scalar>()).passed());
+}
+
+TEST_CASE("negative control: a loss gradient off by its 1/N fails") {
+  // SoftmaxCrossEntropy's value averages over N; a gradient without /N must be caught.
+  class MissingMean final : public Loss<double> {
+   public:
+    std::string name() const override { return "missing_mean"; }
+    double value(ConstMatrixRef<double> o, ConstMatrixRef<double> t) const override { return inner.value(o, t); }
+    void gradient(ConstMatrixRef<double> o, ConstMatrixRef<double> t, MatrixRef<double> d) const override {
+      inner.gradient(o, t, d);
+      d *= double(o.rows());
+    }
+    SoftmaxCrossEntropy<double> inner;
+  } wrong;
+  Matrix<double> z(3, 4), y = Matrix<double>::Zero(3, 4);
+  RandomState(2).fill_normal(z, 0, 1);
+  y(0, 1) = y(1, 0) = y(2, 3) = 1;
+  CHECK_FALSE(check_loss<double>(wrong, z, y).passed());
+  CHECK(check_loss<double>(wrong.inner, z, y).passed());
+}

@@ -1,0 +1,210 @@
+// Forward values computed by hand, shape errors, and the bias-augmented dense layer held
+// against the explicit concatenation [X, 1]·W.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "eigennet/eigennet.hpp"
+
+using namespace eigennet;
+
+TEST_CASE_TEMPLATE("dense forward by hand, bias in the last row of W", Scalar, float, double) {
+  Dense<Scalar> dense(2, 3);
+  // W = [[1, 2, 3], [4, 5, 6], [0.5, -1, 2]]  (last row: bias)
+  dense.weights() << 1, 2, 3, 4, 5, 6, 0.5, -1, 2;
+  Matrix<Scalar> x(2, 2), y(2, 3);
+  x << 1, 0, -1, 2;
+  dense.forward(x, y);
+  // row 0: [1,0]·W + b = [1,2,3] + [0.5,-1,2] = [1.5, 1, 5]
+  // row 1: [-1,2]·W + b = [7, 8, 9] + b = [7.5, 7, 11]
+  Matrix<Scalar> expected(2, 3);
+  expected << 1.5, 1, 5, 7.5, 7, 11;
+  CHECK(y.isApprox(expected));
+}
+
+TEST_CASE_TEMPLATE("dense without bias is X·W", Scalar, float, double) {
+  Dense<Scalar> dense(2, 2, false);
+  CHECK(dense.weights().rows() == 2);
+  dense.weights() << 1, 2, 3, 4;
+  Matrix<Scalar> x(1, 2), y(1, 2), expected(1, 2);
+  x << 2, -1;
+  dense.forward(x, y);
+  expected << -1, 0;
+  CHECK(y.isApprox(expected));
+}
+
+TEST_CASE_TEMPLATE("dense equals the explicit concatenation [X, 1]·W, forward and backward", Scalar, float, double) {
+  const Index n = 5, d = 7, k = 4;
+  RandomState rng(3);
+  Dense<Scalar> dense(d, k);
+  rng.fill_normal(dense.weights(), 0, 1);
+  Matrix<Scalar> x(n, d), dy(n, k), y(n, k), dx(n, d);
+  rng.fill_normal(x, 0, 1);
+  rng.fill_normal(dy, 0, 1);
+  dense.forward(x, y);
+  dense.backward(x, y, dy, dx, true);
+
+  Matrix<Scalar> augmented(n, d + 1);
+  augmented << x, Matrix<Scalar>::Ones(n, 1);
+  const Matrix<Scalar> y_ref = augmented * dense.weights();
+  const Matrix<Scalar> dw_ref = augmented.transpose() * dy;
+  const Matrix<Scalar> dx_ref = dy * dense.weights().topRows(d).transpose();
+  const Scalar tol = std::is_same<Scalar, float>::value ? Scalar(1e-5) : Scalar(1e-12);
+  CHECK((y - y_ref).norm() <= tol * y_ref.norm());
+  CHECK((dense.weights_gradient() - dw_ref).norm() <= tol * dw_ref.norm());
+  CHECK((dx - dx_ref).norm() <= tol * dx_ref.norm());
+}
+
+TEST_CASE_TEMPLATE("activations by hand", Scalar, float, double) {
+  Matrix<Scalar> x(1, 3), y(1, 3);
+  x << -2, 0, 3;
+  Relu<Scalar> relu(3);
+  relu.forward(x, y);
+  CHECK(y(0, 0) == 0);
+  CHECK(y(0, 1) == 0);
+  CHECK(y(0, 2) == 3);
+
+  Sigmoid<Scalar> sigmoid(3);
+  sigmoid.forward(x, y);
+  CHECK(y(0, 0) == doctest::Approx(1 / (1 + std::exp(2.0))).epsilon(1e-6));
+  CHECK(y(0, 1) == doctest::Approx(0.5));
+  CHECK(y(0, 2) == doctest::Approx(1 / (1 + std::exp(-3.0))).epsilon(1e-6));
+
+  Tanh<Scalar> tanh_layer(3);
+  tanh_layer.forward(x, y);
+  CHECK(y(0, 0) == doctest::Approx(std::tanh(-2.0)).epsilon(1e-6));
+  CHECK(y(0, 1) == 0);
+
+  // softmax([-2, 0, 3]) = e^x / (e^-2 + 1 + e^3)
+  Softmax<Scalar> softmax(3);
+  softmax.forward(x, y);
+  const double z = std::exp(-2.0) + 1 + std::exp(3.0);
+  CHECK(y(0, 0) == doctest::Approx(std::exp(-2.0) / z).epsilon(1e-6));
+  CHECK(y(0, 1) == doctest::Approx(1 / z).epsilon(1e-6));
+  CHECK(y(0, 2) == doctest::Approx(std::exp(3.0) / z).epsilon(1e-6));
+
+  LogSoftmax<Scalar> log_softmax(3);
+  log_softmax.forward(x, y);
+  CHECK(y(0, 2) == doctest::Approx(3 - std::log(z)).epsilon(1e-6));
+}
+
+TEST_CASE_TEMPLATE("softmax and sigmoid are stable for huge inputs", Scalar, float, double) {
+  Matrix<Scalar> x(1, 3), y(1, 3);
+  x << 1000, 999, -1000;
+  Softmax<Scalar> softmax(3);
+  softmax.forward(x, y);
+  CHECK(y.allFinite());
+  CHECK(y.sum() == doctest::Approx(1.0));
+  CHECK(y(0, 0) == doctest::Approx(1 / (1 + std::exp(-1.0))).epsilon(1e-5));
+  Sigmoid<Scalar> sigmoid(3);
+  sigmoid.forward(x, y);
+  CHECK(y.allFinite());
+  CHECK(y(0, 2) == 0);
+  SoftmaxCrossEntropy<Scalar> loss;
+  Labels labels(1);
+  labels << 2;
+  const Scalar value = loss.value_labels(x, labels);
+  CHECK(std::isfinite(double(value)));
+  // −log softmax = lse − z = (1000 + log(1 + e^-1)) + 1000
+  CHECK(value == doctest::Approx(2000 + std::log1p(std::exp(-1.0))).epsilon(1e-6));
+}
+
+TEST_CASE_TEMPLATE("losses by hand", Scalar, float, double) {
+  // Two samples, three classes; labels 2 and 0.
+  Matrix<Scalar> p(2, 3), y(2, 3);
+  p << 0.2, 0.3, 0.5, 0.6, 0.3, 0.1;
+  y << 0, 0, 1, 1, 0, 0;
+  Labels labels(2);
+  labels << 2, 0;
+  const double ce = -(std::log(0.5 + 1e-7) + std::log(0.6 + 1e-7)) / 2;
+  CrossEntropy<Scalar> cross_entropy;
+  CHECK(cross_entropy.value(p, y) == doctest::Approx(ce).epsilon(1e-6));
+  CHECK(cross_entropy.value_labels(p, labels) == doctest::Approx(ce).epsilon(1e-6));
+
+  NegativeLogLikelihood<Scalar> nll;
+  Matrix<Scalar> log_p = p.array().log().matrix();
+  CHECK(nll.value_labels(log_p, labels) == doctest::Approx(-(std::log(0.5) + std::log(0.6)) / 2).epsilon(1e-6));
+  CHECK(nll.value(log_p, y) == doctest::Approx(nll.value_labels(log_p, labels)).epsilon(1e-6));
+
+  // Fused softmax-cross-entropy on logits z = log p: same value; gradient (P − Y)/N.
+  SoftmaxCrossEntropy<Scalar> fused;
+  CHECK(fused.value(log_p, y) == doctest::Approx(-(std::log(0.5) + std::log(0.6)) / 2).epsilon(1e-6));
+  Matrix<Scalar> dz(2, 3);
+  fused.gradient(log_p, y, dz);
+  CHECK(dz.isApprox(Matrix<Scalar>((p - y) / Scalar(2)), Scalar(1e-5)));
+  fused.gradient_labels(log_p, labels, dz);
+  CHECK(dz.isApprox(Matrix<Scalar>((p - y) / Scalar(2)), Scalar(1e-5)));
+  // With the notebook's eps the value is −mean log(p + 1e-7).
+  SoftmaxCrossEntropy<Scalar> notebook(1e-7);
+  CHECK(notebook.value(log_p, y) == doctest::Approx(ce).epsilon(1e-6));
+
+  Matrix<Scalar> o(1, 2), t(1, 2);
+  o << 1, 2;
+  t << 0, 4;
+  SquaredError<Scalar> se;
+  CHECK(se.value(o, t) == doctest::Approx(5.0));  // 1 + 4
+  MeanSquaredError<Scalar> mse;
+  CHECK(mse.value(o, t) == doctest::Approx(2.5));
+}
+
+TEST_CASE("shape mismatches throw std::invalid_argument naming both shapes") {
+  Dense<double> dense(4, 3);
+  Matrix<double> x(2, 5), y(2, 3);
+  try {
+    dense.forward(x, y);
+    FAIL("expected an exception");
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    CHECK(message.find("2×5") != std::string::npos);
+    CHECK(message.find("N×4") != std::string::npos);
+  }
+  Matrix<double> x_ok(2, 4), y_bad(3, 3);
+  CHECK_THROWS_AS(dense.forward(x_ok, y_bad), std::invalid_argument);
+
+  SoftmaxCrossEntropy<double> loss;
+  Matrix<double> out(2, 3), target(2, 4);
+  try {
+    loss.value(out, target);
+    FAIL("expected an exception");
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    CHECK(message.find("2×3") != std::string::npos);
+    CHECK(message.find("2×4") != std::string::npos);
+  }
+  Labels bad(2);
+  bad << 0, 3;
+  CHECK_THROWS_WITH_AS(loss.value_labels(out, bad), doctest::Contains("label 3 of sample 1"), std::invalid_argument);
+
+  Network<double> net;
+  net.emplace<Dense<double>>(4, 3);
+  CHECK_THROWS_WITH_AS(net.emplace<Relu<double>>(5), doctest::Contains("N×5"), std::invalid_argument);
+}
+
+TEST_CASE_TEMPLATE("gemm seam agrees with Eigen for every transposition, serial and threaded", Scalar, float, double) {
+  RandomState rng(11);
+  for (Index threads : {1, 2}) {
+    set_gemm_threads(int(threads));
+    for (auto dims : {std::array<Index, 3>{1, 1, 1}, std::array<Index, 3>{3, 5, 7}, std::array<Index, 3>{130, 257, 96}}) {
+      const Index m = dims[0], n = dims[1], k = dims[2];
+      Matrix<Scalar> a(m, k), at(k, m), b(k, n), bt(n, k), c(m, n);
+      rng.fill_normal(a, 0, 1);
+      rng.fill_normal(b, 0, 1);
+      at = a.transpose();
+      bt = b.transpose();
+      const Matrix<Scalar> expected = a * b;
+      const Scalar tol = std::is_same<Scalar, float>::value ? Scalar(1e-5) : Scalar(1e-12);
+      c.setConstant(std::numeric_limits<Scalar>::quiet_NaN());  // beta = 0 must ignore C
+      gemm<Scalar>(Op::None, Op::None, 1, a, b, 0, c);
+      CHECK((c - expected).norm() <= tol * expected.norm());
+      gemm<Scalar>(Op::Transpose, Op::None, 1, at, b, 0, c);
+      CHECK((c - expected).norm() <= tol * expected.norm());
+      gemm<Scalar>(Op::None, Op::Transpose, 1, a, bt, 0, c);
+      CHECK((c - expected).norm() <= tol * expected.norm());
+      gemm<Scalar>(Op::Transpose, Op::Transpose, 2, at, bt, -1, c);  // 2AB − AB = AB
+      CHECK((c - expected).norm() <= tol * 4 * expected.norm());
+    }
+  }
+  set_gemm_threads(2);
+  Matrix<Scalar> a(2, 3), b(4, 2), c(2, 2);
+  CHECK_THROWS_AS(gemm<Scalar>(Op::None, Op::None, 1, a, b, 0, c), std::invalid_argument);
+}

@@ -1,0 +1,190 @@
+// The sequential network: parameter counting, repeatable backward, training that learns, and a
+// training step that performs no heap allocation after the first.
+//
+// This file is compiled with EIGEN_RUNTIME_NO_MALLOC and linked against a copy of the library
+// compiled with it too, so Eigen itself asserts if it allocates while allocation is forbidden.
+// On top of that, malloc and friends are interposed below and counted: that also catches
+// std::vector, std::string and OpenMP allocations, which Eigen's check cannot see.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <malloc.h>
+
+#include "eigennet/eigennet.hpp"
+
+// ---- counting allocator (glibc) ----------------------------------------------------------
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+}
+static std::atomic<long> allocations{0};
+extern "C" void* malloc(size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(n);
+}
+extern "C" void* calloc(size_t n, size_t size) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(n, size);
+}
+extern "C" void* realloc(void* p, size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(p, n);
+}
+extern "C" void* memalign(size_t alignment, size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, n);
+}
+extern "C" void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
+extern "C" int posix_memalign(void** out, size_t alignment, size_t n) {
+  *out = memalign(alignment, n);
+  return *out ? 0 : 12;  // ENOMEM
+}
+
+using namespace eigennet;
+
+TEST_CASE("parameter count of 784→64→32→10 (by hand: 785·64 + 65·32 + 33·10 = 52650)") {
+  Network<float> net;
+  net.emplace<Dense<float>>(784, 64);
+  net.emplace<Relu<float>>(64);
+  net.emplace<Dense<float>>(64, 32);
+  net.emplace<Relu<float>>(32);
+  net.emplace<Dense<float>>(32, 10);
+  CHECK(net.parameter_count() == 52650);
+  const auto params = net.parameters();
+  REQUIRE(params.size() == 3);
+  CHECK(params[0].name == "layer0.dense.W");
+  CHECK(params[2].name == "layer4.dense.W");
+  CHECK(params[1].value->rows() == 65);
+}
+
+template <typename Scalar>
+Network<Scalar> small_mlp(RandomState& rng) {
+  Network<Scalar> net;
+  initialize(net.template emplace<Dense<Scalar>>(20, 16), rng, {InitScheme::Normal, 0, 0.3});
+  net.template emplace<Relu<Scalar>>(16);
+  initialize(net.template emplace<Dense<Scalar>>(16, 4), rng, {InitScheme::Normal, 0, 0.3});
+  return net;
+}
+
+TEST_CASE_TEMPLATE("two backward calls give identical gradients (overwrite, not accumulate)", Scalar, float, double) {
+  RandomState rng(4);
+  Network<Scalar> net = small_mlp<Scalar>(rng);
+  Matrix<Scalar> x(7, 20);
+  rng.fill_normal(x, 0, 1);
+  Labels labels(7);
+  rng.randint(0, 4, labels);
+  SoftmaxCrossEntropy<Scalar> loss;
+  net.forward_backward(x, labels, loss);
+  std::vector<Matrix<Scalar>> first;
+  for (auto& p : net.parameters()) first.push_back(*p.gradient);
+  net.backward(net.output_gradient());
+  auto params = net.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) CHECK(*params[i].gradient == first[i]);
+}
+
+TEST_CASE_TEMPLATE("a smaller batch reuses the first rows and gives the same result as alone", Scalar, float, double) {
+  RandomState rng(5);
+  Network<Scalar> net = small_mlp<Scalar>(rng);
+  net.reserve(32);
+  Matrix<Scalar> x(32, 20);
+  rng.fill_normal(x, 0, 1);
+  const Matrix<Scalar> full = net.forward(x);
+  const Matrix<Scalar> part = net.forward(x.topRows(3));
+  CHECK(part.rows() == 3);
+  // Different GEMM blockings may round differently; the values are the same to rounding.
+  CHECK(part.isApprox(full.topRows(3), std::is_same<Scalar, float>::value ? Scalar(1e-6) : Scalar(1e-14)));
+  CHECK(net.reserved_batch() == 32);
+}
+
+TEST_CASE_TEMPLATE("SGD and momentum reduce the loss on a separable problem", Scalar, float, double) {
+  for (int which = 0; which < 3; ++which) {
+    RandomState rng(6);
+    Network<Scalar> net = small_mlp<Scalar>(rng);
+    Matrix<Scalar> x(64, 20);
+    rng.fill_normal(x, 0, 1);
+    Labels labels(64);
+    for (Index n = 0; n < 64; ++n) labels(n) = (x(n, 0) > 0 ? 1 : 0) + (x(n, 1) > 0 ? 2 : 0);
+    SoftmaxCrossEntropy<Scalar> loss;
+    std::unique_ptr<Optimizer<Scalar>> opt;
+    if (which == 0) opt = std::make_unique<Sgd<Scalar>>(net.parameters(), 0.5);
+    if (which == 1) opt = std::make_unique<Momentum<Scalar>>(net.parameters(), 0.1, 0.9);
+    if (which == 2) opt = std::make_unique<Adam<Scalar>>(net.parameters(), 0.01);
+    const Scalar initial = net.forward_backward(x, labels, loss);
+    Scalar last = initial;
+    for (int step = 0; step < 200; ++step) {
+      last = net.forward_backward(x, labels, loss);
+      opt->step();
+    }
+    CAPTURE(which);
+    CHECK(last < Scalar(0.2) * initial);
+  }
+}
+
+TEST_CASE("momentum and Adam updates match their formulas on one tensor") {
+  Matrix<double> w(1, 2), g(1, 2);
+  w << 1.0, -2.0;
+  ParameterList<double> params{{"w", &w, &g}};
+  Momentum<double> momentum(params, 0.1, 0.9);
+  g << 0.5, 1.0;
+  momentum.step();  // v = g; w -= 0.1 g
+  CHECK(w(0, 0) == doctest::Approx(0.95));
+  momentum.step();  // v = 0.9 g + g = 1.9 g; w -= 0.19 g
+  CHECK(w(0, 0) == doctest::Approx(0.95 - 0.095));
+
+  w << 1.0, -2.0;
+  Adam<double> adam(params, 0.1);
+  adam.step();  // first step: m̂ = g, v̂ = g² ⇒ w -= 0.1 · g/(|g| + 1e-8) = 0.1·sign(g)
+  CHECK(w(0, 0) == doctest::Approx(0.9));
+  CHECK(w(0, 1) == doctest::Approx(-2.1));
+}
+
+TEST_CASE_TEMPLATE("a training step allocates nothing after the first", Scalar, float, double) {
+  // The notebook MLP's shape (784→1000→10, batch 40), threaded GEMM included.
+  RandomState rng(8);
+  Network<Scalar> net;
+  initialize(net.template emplace<Dense<Scalar>>(784, 1000), rng, {InitScheme::Normal, 0, 0.01});
+  net.template emplace<Relu<Scalar>>(1000);
+  initialize(net.template emplace<Dense<Scalar>>(1000, 10), rng, {InitScheme::Normal, 0, 0.01});
+  net.template emplace<Softmax<Scalar>>(10);
+  net.reserve(40);
+  Matrix<Scalar> x(40, 784), y = Matrix<Scalar>::Zero(40, 10);
+  rng.fill_normal(x, 0, 1);
+  for (Index n = 0; n < 40; ++n) y(n, n % 10) = 1;
+  CrossEntropy<Scalar> loss;
+  Sgd<Scalar> sgd(net.parameters(), 0.01);
+  Momentum<Scalar> momentum(net.parameters(), 0.01, 0.9);
+  Adam<Scalar> adam(net.parameters(), 1e-3);
+  set_gemm_threads(2);
+
+  auto step = [&](Optimizer<Scalar>& opt, Index batch) {
+    const Scalar value = net.forward_backward(x.topRows(batch), y.topRows(batch), loss);
+    opt.step();
+    return value;
+  };
+  step(sgd, 40);  // first step: buffers and GEMM packing space come into being
+  step(sgd, 17);  // a partial batch: its GEMM shapes are new too
+  step(momentum, 40);
+  step(adam, 40);
+
+  allocations = 0;
+  Eigen::internal::set_is_malloc_allowed(false);
+  Scalar value = 0;
+  for (int i = 0; i < 3; ++i) {
+    value += step(sgd, 40);
+    value += step(momentum, 40);
+    value += step(adam, 40);
+    value += step(sgd, 17);
+  }
+  Eigen::internal::set_is_malloc_allowed(true);
+  CHECK(allocations.load() == 0);
+  CHECK(std::isfinite(double(value)));
+
+  // The counter does see allocations (so the zero above means something).
+  allocations = 0;
+  Matrix<Scalar> fresh(50, 50);
+  fresh.setZero();
+  CHECK(allocations.load() >= 1);
+}
