@@ -124,20 +124,32 @@ void GradcheckReport::append(const GradcheckReport& other) {
   rows.insert(rows.end(), other.rows.begin(), other.rows.end());
 }
 
+namespace {
+
+// Pads to `width` display columns (UTF-8 aware: "→" and "×" count as one column).
+std::string padded(const std::string& text, std::size_t width) {
+  std::size_t columns = 0;
+  for (unsigned char ch : text) columns += (ch & 0xC0) != 0x80;
+  return text + std::string(columns < width ? width - columns : 0, ' ');
+}
+
+}  // namespace
+
 std::string GradcheckReport::to_string() const {
   std::ostringstream out;
-  char line[512];
-  std::snprintf(line, sizeof line, "%-34s %-22s %-11s %7s %-11s %13s %13s %10s %8s  %s\n", "subject", "tensor", "shape",
-                "checked", "worst at", "analytic", "numeric", "rel.error", "tol", "result");
-  out << line;
+  char numbers[256];
+  out << padded("subject", 34) << ' ' << padded("tensor", 22) << ' ' << padded("shape", 11) << ' '
+      << padded("checked", 8) << padded("worst at", 12);
+  std::snprintf(numbers, sizeof numbers, "%13s %13s %10s %8s  %s\n", "analytic", "numeric", "rel.error", "tol", "result");
+  out << numbers;
   for (const auto& r : rows) {
-    const std::string shape = std::to_string(r.rows) + "x" + std::to_string(r.cols);
+    const std::string shape = std::to_string(r.rows) + "×" + std::to_string(r.cols);
     const std::string at = "(" + std::to_string(r.worst_row) + "," + std::to_string(r.worst_col) + ")";
-    std::snprintf(line, sizeof line, "%-34s %-22s %-11s %7lld %-11s %13.6e %13.6e %10.2e %8.0e  %s\n",
-                  r.subject.c_str(), r.tensor.c_str(), shape.c_str(), static_cast<long long>(r.checked), at.c_str(),
-                  r.analytic, r.numeric, r.relative_error, r.tolerance,
-                  r.passed ? "PASS" : ("FAIL: " + r.problem).c_str());
-    out << line;
+    out << padded(r.subject, 34) << ' ' << padded(r.tensor, 22) << ' ' << padded(shape, 11) << ' '
+        << padded(std::to_string(r.checked), 8) << padded(at, 12);
+    std::snprintf(numbers, sizeof numbers, "%13.6e %13.6e %10.2e %8.0e  %s\n", r.analytic, r.numeric,
+                  r.relative_error, r.tolerance, r.passed ? "PASS" : ("FAIL: " + r.problem).c_str());
+    out << numbers;
   }
   return out.str();
 }

@@ -1,0 +1,270 @@
+// gradcheck: proves every hand-derived backward pass of eigennet against central differences.
+//
+// By default it checks every layer, every loss and a few composed networks (among them the
+// notebook's 784→1000→10 MLP at full size, large tensors on a sample of entries), in float and
+// double, prints one table row per tensor and exits non-zero if any check fails.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "eigennet/eigennet.hpp"
+
+using namespace eigennet;
+
+namespace {
+
+// One named check, runnable in either precision. `run` receives a value of the scalar type as a
+// tag (float{} or double{}) so one generic lambda serves both.
+struct Check {
+  std::string category;  // "layer", "loss", "model"
+  std::string name;
+  std::function<GradcheckReport(float, const GradcheckOptions&)> run_float;
+  std::function<GradcheckReport(double, const GradcheckOptions&)> run_double;
+};
+
+template <typename Body>
+Check make_check(std::string category, std::string name, Body body) {
+  return {std::move(category), std::move(name), body, body};
+}
+
+template <typename Scalar>
+Matrix<Scalar> random_matrix(Index rows, Index cols, std::uint32_t seed, double std = 1.0) {
+  Matrix<Scalar> m(rows, cols);
+  RandomState(seed).fill_normal(m, 0.0, std);
+  return m;
+}
+
+Labels random_labels(Index n, Index classes, std::uint32_t seed) {
+  Labels labels(n);
+  RandomState(seed).randint(0, std::int32_t(classes), labels);
+  return labels;
+}
+
+template <typename Scalar>
+Matrix<Scalar> one_hot_of(const Labels& labels, Index classes) {
+  Matrix<Scalar> y = Matrix<Scalar>::Zero(labels.size(), classes);
+  for (Index n = 0; n < labels.size(); ++n) y(n, labels(n)) = 1;
+  return y;
+}
+
+// Layer checks run at this batch size and these (odd) sizes.
+struct Sizes {
+  Index batch = 3, in = 7, out = 5;
+};
+
+std::vector<Check> all_checks(const Sizes& s) {
+  std::vector<Check> checks;
+  // ---- layers ----
+  checks.push_back(make_check("layer", "dense", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    Dense<Scalar> layer(s.in, s.out);
+    RandomState rng(o.seed);
+    initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
+    return check_layer<Scalar>(layer, s.batch, o);
+  }));
+  checks.push_back(make_check("layer", "dense-nobias", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    Dense<Scalar> layer(s.in, s.out, false);
+    RandomState rng(o.seed);
+    initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
+    return check_layer<Scalar>(layer, s.batch, o);
+  }));
+  checks.push_back(make_check("layer", "relu", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    Relu<Scalar> layer(s.in);
+    // Alternate signs so the mask has both kinds of entries, and stay away from the kink.
+    Matrix<Scalar> x = random_matrix<Scalar>(s.batch, s.in, o.seed + 7).cwiseAbs().array() + Scalar(0.05);
+    for (Index i = 1; i < x.size(); i += 2) x.data()[i] = -x.data()[i];
+    return check_layer<Scalar>(layer, ConstMatrixRef<Scalar>(x), o);
+  }));
+  checks.push_back(make_check("layer", "sigmoid", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    Sigmoid<Scalar> layer(s.in);
+    return check_layer<Scalar>(layer, s.batch, o);
+  }));
+  checks.push_back(make_check("layer", "tanh", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    Tanh<Scalar> layer(s.in);
+    return check_layer<Scalar>(layer, s.batch, o);
+  }));
+  checks.push_back(make_check("layer", "softmax", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    Softmax<Scalar> layer(s.out);
+    return check_layer<Scalar>(layer, s.batch, o);
+  }));
+  checks.push_back(make_check("layer", "log_softmax", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    LogSoftmax<Scalar> layer(s.out);
+    return check_layer<Scalar>(layer, s.batch, o);
+  }));
+
+  // ---- losses (one-hot targets and integer labels) ----
+  const Index n = s.batch, k = s.out;
+  checks.push_back(make_check("loss", "softmax_cross_entropy", [n, k](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    const Labels labels = random_labels(n, k, o.seed);
+    const Matrix<Scalar> z = random_matrix<Scalar>(n, k, o.seed + 1, 2.0);
+    SoftmaxCrossEntropy<Scalar> loss;
+    GradcheckReport report = check_loss<Scalar>(loss, z, one_hot_of<Scalar>(labels, k), o);
+    report.append(check_loss<Scalar>(loss, z, labels, o));
+    return report;
+  }));
+  checks.push_back(make_check("loss", "cross_entropy", [n, k](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    const Labels labels = random_labels(n, k, o.seed);
+    Matrix<Scalar> p(n, k);
+    Softmax<Scalar>(k).forward(random_matrix<Scalar>(n, k, o.seed + 1), p);
+    CrossEntropy<Scalar> loss;
+    GradcheckReport report = check_loss<Scalar>(loss, p, one_hot_of<Scalar>(labels, k), o);
+    report.append(check_loss<Scalar>(loss, p, labels, o));
+    return report;
+  }));
+  checks.push_back(make_check("loss", "negative_log_likelihood", [n, k](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    const Labels labels = random_labels(n, k, o.seed);
+    Matrix<Scalar> q(n, k);
+    LogSoftmax<Scalar>(k).forward(random_matrix<Scalar>(n, k, o.seed + 1), q);
+    NegativeLogLikelihood<Scalar> loss;
+    GradcheckReport report = check_loss<Scalar>(loss, q, one_hot_of<Scalar>(labels, k), o);
+    report.append(check_loss<Scalar>(loss, q, labels, o));
+    return report;
+  }));
+  checks.push_back(make_check("loss", "squared_error", [n, k](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    SquaredError<Scalar> loss;
+    return check_loss<Scalar>(loss, random_matrix<Scalar>(n, k, o.seed), random_matrix<Scalar>(n, k, o.seed + 1), o);
+  }));
+  checks.push_back(make_check("loss", "mean_squared_error", [n, k](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    MeanSquaredError<Scalar> loss;
+    return check_loss<Scalar>(loss, random_matrix<Scalar>(n, k, o.seed), random_matrix<Scalar>(n, k, o.seed + 1), o);
+  }));
+
+  // ---- composed networks ----
+  checks.push_back(make_check("model", "notebook-mlp", [](auto tag, const GradcheckOptions& o) {
+    // The notebook's 784→1000 ReLU→10 at full size, softmax cross-entropy; batch 4.
+    using Scalar = decltype(tag);
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(784, 1000), rng, {InitScheme::Normal, 0, 0.05});
+    net.template emplace<Relu<Scalar>>(1000);
+    initialize(net.template emplace<Dense<Scalar>>(1000, 10), rng, {InitScheme::Normal, 0, 0.05});
+    return check_network<Scalar>(net, random_matrix<Scalar>(4, 784, o.seed + 1), random_labels(4, 10, o.seed + 2),
+                                 SoftmaxCrossEntropy<Scalar>(), o);
+  }));
+  checks.push_back(make_check("model", "sigmoid-tanh-mlp", [](auto tag, const GradcheckOptions& o) {
+    // 20→16 sigmoid→12 tanh→6, softmax layer + cross-entropy on probabilities; batch 5.
+    using Scalar = decltype(tag);
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(20, 16), rng, {InitScheme::Glorot});
+    net.template emplace<Sigmoid<Scalar>>(16);
+    initialize(net.template emplace<Dense<Scalar>>(16, 12), rng, {InitScheme::TorchDefault});
+    net.template emplace<Tanh<Scalar>>(12);
+    initialize(net.template emplace<Dense<Scalar>>(12, 6), rng, {InitScheme::TorchDefault});
+    net.template emplace<Softmax<Scalar>>(6);
+    const Labels labels = random_labels(5, 6, o.seed + 2);
+    return check_network<Scalar>(net, random_matrix<Scalar>(5, 20, o.seed + 1), one_hot_of<Scalar>(labels, 6),
+                                 CrossEntropy<Scalar>(), o);
+  }));
+  checks.push_back(make_check("model", "exercise-mlp", [](auto tag, const GradcheckOptions& o) {
+    // 784→16→16→10 ReLU, log-softmax + NLL (the exercise's shape); batch 3.
+    using Scalar = decltype(tag);
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(784, 16), rng, {InitScheme::Uniform, -0.1, 0.1});
+    net.template emplace<Relu<Scalar>>(16);
+    initialize(net.template emplace<Dense<Scalar>>(16, 16), rng, {InitScheme::Uniform, -0.5, 0.5});
+    net.template emplace<Relu<Scalar>>(16);
+    initialize(net.template emplace<Dense<Scalar>>(16, 10), rng, {InitScheme::Uniform, -0.5, 0.5});
+    net.template emplace<LogSoftmax<Scalar>>(10);
+    return check_network<Scalar>(net, random_matrix<Scalar>(3, 784, o.seed + 1), random_labels(3, 10, o.seed + 2),
+                                 NegativeLogLikelihood<Scalar>(), o);
+  }));
+  return checks;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gradcheck: checks every hand-derived gradient of eigennet (dL/dθ and dL/dX) against central "
+               "differences and prints one row per tensor. Exits 1 if any check fails."};
+  std::vector<std::string> layers, losses, models;
+  std::string dtype = "both";
+  GradcheckOptions options;
+  Sizes sizes;
+  bool list = false;
+  app.add_option("--layer", layers, "Check only these layers (repeatable); see --list");
+  app.add_option("--loss", losses, "Check only these losses (repeatable)");
+  app.add_option("--model", models, "Check only these composed networks (repeatable)");
+  app.add_option("--dtype", dtype, "float, double or both")->check(CLI::IsMember({"float", "double", "both"}))
+      ->capture_default_str();
+  app.add_option("--step", options.step, "Finite-difference step h (default: 1e-6 double, 1e-3 float)");
+  app.add_option("--tolerance", options.tolerance, "Largest relative error that passes (default: 1e-6 double, 2e-2 float)");
+  app.add_option("--seed", options.seed, "Seed for inputs, weights and the sampled entries")->capture_default_str();
+  app.add_option("--max-entries", options.max_entries, "Entries checked per tensor (larger tensors are sampled)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--batch", sizes.batch, "Batch size of the layer and loss checks")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--in", sizes.in, "Input width of the layer checks")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--out", sizes.out, "Output width of the layer checks (classes of the loss checks)")
+      ->check(CLI::Range(2, 1 << 20))->capture_default_str();
+  app.add_flag("--list", list, "List the available checks and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  const std::vector<Check> checks = all_checks(sizes);
+  if (list) {
+    for (const auto& c : checks) std::cout << c.category << "  " << c.name << "\n";
+    return 0;
+  }
+  // Unknown names are errors, not silently empty selections.
+  for (const auto* selection : {&layers, &losses, &models})
+    for (const auto& name : *selection) {
+      bool known = false;
+      for (const auto& c : checks) known = known || c.name == name;
+      if (!known) {
+        std::cerr << "gradcheck: unknown check '" << name << "' (see --list)\n";
+        return 2;
+      }
+    }
+  const bool select_all = layers.empty() && losses.empty() && models.empty();
+  auto selected = [&](const Check& c) {
+    if (select_all) return true;
+    const auto& list_for = c.category == "layer" ? layers : c.category == "loss" ? losses : models;
+    return std::find(list_for.begin(), list_for.end(), c.name) != list_for.end();
+  };
+
+  GradcheckReport all;
+  for (const std::string precision : {"double", "float"}) {
+    if (dtype != "both" && dtype != precision) continue;
+    GradcheckReport report;
+    for (const auto& c : checks) {
+      if (!selected(c)) continue;
+      try {
+        GradcheckReport one = precision == "double" ? c.run_double(0.0, options) : c.run_float(0.0f, options);
+        if (c.category == "model")
+          for (auto& row : one.rows) row.subject = "model " + c.name;
+        report.append(one);
+      } catch (const std::exception& e) {
+        std::cerr << "gradcheck: " << c.name << " (" << precision << "): " << e.what() << "\n";
+        return 2;
+      }
+    }
+    std::cout << "== " << precision << " ==\n" << report.to_string() << "\n";
+    all.append(report);
+  }
+  Index failed = 0;
+  for (const auto& row : all.rows) failed += row.passed ? 0 : 1;
+  std::printf("%lld tensors checked, %lld failed; worst relative error %.2e\n", static_cast<long long>(all.rows.size()),
+              static_cast<long long>(failed), all.worst_error());
+  if (!all.passed()) {
+    std::printf("GRADCHECK FAILED\n");
+    return 1;
+  }
+  std::printf("all gradients agree\n");
+  return 0;
+}
