@@ -114,7 +114,6 @@ std::vector<std::string> default_mnist_candidates() {
   if (const char* env = std::getenv("EIGENNET_MNIST_DIR"); env != nullptr && *env != '\0')
     dirs.emplace_back(env);
   dirs.emplace_back("data/mnist");
-  dirs.emplace_back("../shared/data/mnist");
   dirs.emplace_back("/usr/share/datasets/mnist");
   if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
     dirs.push_back((fs::path(home) / ".cache" / "mnist").string());

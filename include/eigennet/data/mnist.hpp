@@ -61,7 +61,7 @@ struct MnistDirSearch {
   std::string report() const;
 };
 
-// Candidate folders, in order: $EIGENNET_MNIST_DIR (if set), data/mnist, ../shared/data/mnist,
+// Candidate folders, in order: $EIGENNET_MNIST_DIR (if set), data/mnist,
 // /usr/share/datasets/mnist, $HOME/.cache/mnist, data (torchvision's root).
 std::vector<std::string> default_mnist_candidates();
 
