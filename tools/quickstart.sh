@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The README's first command. On a fresh Debian 12 machine it installs what is missing (Debian
+# packages only), configures and builds eigennet, then trains the default recipe:
+#   - on MNIST if it finds it (--data DIR, $EIGENNET_MNIST_DIR, data/mnist, /usr/share/datasets/mnist,
+#     ~/.cache/mnist), otherwise on Fashion-MNIST from Debian's dataset-fashion-mnist package;
+#   - it prints where the model (.npz) and the training log (.csv) went.
+# Extra arguments go to train-mnist, e.g.  tools/quickstart.sh --recipe notebook-mlp --data ~/mnist
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ meson ninja-build pkg-config cmake            # toolchain
+  libeigen3-dev zlib1g-dev libcli11-dev             # library and tools
+  doctest-dev python3-numpy                         # tests (numpy checks our files and numbers)
+  libgnuplot-iostream-dev gnuplot-nox libboost-iostreams-dev libboost-filesystem-dev  # plots
+  dataset-fashion-mnist                             # the offline default dataset
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  # gnuplot-nox in the same command as libgnuplot-iostream-dev, or apt picks gnuplot-qt and Qt.
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+echo "==> building (build/)"
+[ -f build/build.ninja ] || meson setup build --buildtype=release
+meson compile -C build
+
+echo "==> training"
+mkdir -p build/runs
+exec build/tools/train-mnist --recipe practical-mlp \
+  --save build/runs/model.npz --log build/runs/training-log.csv "$@"
