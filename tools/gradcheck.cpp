@@ -5,6 +5,7 @@
 // double, prints one table row per tensor and exits non-zero if any check fails.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -184,6 +185,22 @@ std::vector<Check> all_checks(const Sizes& s) {
     net.template emplace<LogSoftmax<Scalar>>(10);
     return check_network<Scalar>(net, random_matrix<Scalar>(3, 784, o.seed + 1), random_labels(3, 10, o.seed + 2),
                                  NegativeLogLikelihood<Scalar>(), o);
+  }));
+  checks.push_back(make_check("model", "cosine", [](auto tag, const GradcheckOptions& o) {
+    // denoise-cosine's network at full size: 200→10 sigmoid→200 without output bias, summed
+    // squared error, input = target = one noisy cosine row, weights normal(0, 0.5) as in the tool.
+    using Scalar = decltype(tag);
+    const Index n = 200, hidden = 10;
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(n, hidden), rng, {InitScheme::Normal, 0, 0.5});
+    net.template emplace<Sigmoid<Scalar>>(hidden);
+    initialize(net.template emplace<Dense<Scalar>>(hidden, n, false), rng, {InitScheme::Normal, 0, 0.5});
+    Matrix<Scalar> x(1, n);
+    for (Index i = 0; i < n; ++i)
+      x(0, i) = Scalar(std::cos(6 * 3.14159265358979 * double(i) / double(n - 1) - 3 * 3.14159265358979) +
+                       rng.normal(0, 1));
+    return check_network<Scalar>(net, x, x, SquaredError<Scalar>(), o);
   }));
   return checks;
 }
