@@ -2,13 +2,16 @@
 #pragma once
 
 #include "eigennet/activation.hpp"
+#include "eigennet/conv2d.hpp"
 #include "eigennet/dense.hpp"
 #include "eigennet/gemm.hpp"
 #include "eigennet/gradcheck.hpp"
+#include "eigennet/image_shape.hpp"
 #include "eigennet/init.hpp"
 #include "eigennet/layer.hpp"
 #include "eigennet/log_softmax.hpp"
 #include "eigennet/loss.hpp"
+#include "eigennet/maxpool2d.hpp"
 #include "eigennet/network.hpp"
 #include "eigennet/optimizer.hpp"
 #include "eigennet/parameter.hpp"

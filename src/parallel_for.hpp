@@ -1,0 +1,30 @@
+// Loops over the samples of a batch, split over OpenMP threads (internal to the library).
+#pragma once
+
+#include "eigennet/types.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace eigennet {
+
+// Calls body(n, thread) for n in [0, count): on `threads` OpenMP threads with a static
+// schedule (thread ∈ [0, threads)), or on the calling thread (thread 0) when threads ≤ 1.
+// The serial case opens no parallel region at all: libgomp allocates a new team whenever the
+// team size changes, and a training step must not allocate.
+template <typename Body>
+void parallel_for(Index count, int threads, const Body& body) {
+#ifdef _OPENMP
+  if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (Index n = 0; n < count; ++n) body(n, omp_get_thread_num());
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  for (Index n = 0; n < count; ++n) body(n, 0);
+}
+
+}  // namespace eigennet
