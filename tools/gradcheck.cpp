@@ -102,6 +102,32 @@ std::vector<Check> all_checks(const Sizes& s) {
     LogSoftmax<Scalar> layer(s.out);
     return check_layer<Scalar>(layer, s.batch, o);
   }));
+  // Convolutions and pooling on odd-sized images (C×H×W inside each row, see image_shape.hpp).
+  checks.push_back(make_check("layer", "conv2d", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    Conv2d<Scalar> layer({2, 7, 9}, 3, 3);  // stride 1, no padding
+    RandomState rng(o.seed);
+    rng.fill_normal(layer.weights(), 0, 0.5);
+    rng.fill_normal(layer.bias(), 0, 0.5);
+    return check_layer<Scalar>(layer, s.batch, o);
+  }));
+  checks.push_back(make_check("layer", "conv2d-s2-p2", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    Conv2d<Scalar> layer({3, 9, 7}, 4, 5, 3, 2, 2);  // 5×3 kernel, stride 2, padding 2
+    RandomState rng(o.seed);
+    rng.fill_normal(layer.weights(), 0, 0.5);
+    rng.fill_normal(layer.bias(), 0, 0.5);
+    return check_layer<Scalar>(layer, s.batch, o);
+  }));
+  checks.push_back(make_check("layer", "maxpool2d", [s](auto tag, const GradcheckOptions& o) {
+    using Scalar = decltype(tag);
+    MaxPool2d<Scalar> layer({3, 7, 9}, 3, 2, 1, true);  // ceil_mode: the last windows run past the border
+    // Distinct inputs 0.01 apart (a shuffled grid): a step never changes a window's arg-max.
+    Matrix<Scalar> x(s.batch, layer.input_size());
+    const std::vector<Index> order = RandomState(o.seed + 7).permutation(x.size());
+    for (Index i = 0; i < x.size(); ++i) x.data()[i] = Scalar(0.01 * double(order[std::size_t(i)] - x.size() / 2));
+    return check_layer<Scalar>(layer, ConstMatrixRef<Scalar>(x), o);
+  }));
 
   // ---- losses (one-hot targets and integer labels) ----
   const Index n = s.batch, k = s.out;
@@ -201,6 +227,41 @@ std::vector<Check> all_checks(const Sizes& s) {
       x(0, i) = Scalar(std::cos(6 * 3.14159265358979 * double(i) / double(n - 1) - 3 * 3.14159265358979) +
                        rng.normal(0, 1));
     return check_network<Scalar>(net, x, x, SquaredError<Scalar>(), o);
+  }));
+  checks.push_back(make_check("model", "notebook-cnn", [](auto tag, const GradcheckOptions& o) {
+    // The notebook's CNN at full size: conv 5×5 1→10 → ReLU → max-pool 2 (ceil) → dense
+    // 1440→10, softmax cross-entropy; batch 2.
+    using Scalar = decltype(tag);
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    auto& conv = net.template emplace<Conv2d<Scalar>>(ImageShape{1, 28, 28}, 10, 5);
+    rng.fill_normal(conv.weights(), 0, 1.0);  // large pre-activations: few ReLU/pool kinks near a step
+    rng.fill_normal(conv.bias(), 0, 1.0);
+    net.template emplace<Relu<Scalar>>(conv.output_size());
+    auto& pool = net.template emplace<MaxPool2d<Scalar>>(conv.output_shape(), 2, 2, 0, true);
+    initialize(net.template emplace<Dense<Scalar>>(pool.output_size(), 10), rng, {InitScheme::Normal, 0, 0.05});
+    return check_network<Scalar>(net, random_matrix<Scalar>(2, 784, o.seed + 1), random_labels(2, 10, o.seed + 2),
+                                 SoftmaxCrossEntropy<Scalar>(), o);
+  }));
+  checks.push_back(make_check("model", "small-cnn", [](auto tag, const GradcheckOptions& o) {
+    // Two conv blocks on an odd-sized image: conv 3×3 pad 1 1→4 → ReLU → pool 2 ceil → conv 3×3
+    // stride 2 pad 2 4→6 → ReLU → pool 3 stride 2 ceil → dense 24→5; batch 3.
+    using Scalar = decltype(tag);
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    auto& conv1 = net.template emplace<Conv2d<Scalar>>(ImageShape{1, 11, 9}, 4, 3, 1, 1);
+    rng.fill_normal(conv1.weights(), 0, 1.0);  // large pre-activations: few ReLU/pool kinks near a step
+    rng.fill_normal(conv1.bias(), 0, 1.0);
+    net.template emplace<Relu<Scalar>>(conv1.output_size());
+    auto& pool1 = net.template emplace<MaxPool2d<Scalar>>(conv1.output_shape(), 2, 2, 0, true);
+    auto& conv2 = net.template emplace<Conv2d<Scalar>>(pool1.output_shape(), 6, 3, 2, 2);
+    rng.fill_normal(conv2.weights(), 0, 1.0);
+    rng.fill_normal(conv2.bias(), 0, 1.0);
+    net.template emplace<Relu<Scalar>>(conv2.output_size());
+    auto& pool2 = net.template emplace<MaxPool2d<Scalar>>(conv2.output_shape(), 3, 2, 0, true);
+    initialize(net.template emplace<Dense<Scalar>>(pool2.output_size(), 5), rng, {InitScheme::Normal, 0, 0.3});
+    return check_network<Scalar>(net, random_matrix<Scalar>(3, conv1.input_size(), o.seed + 1),
+                                 random_labels(3, 5, o.seed + 2), SoftmaxCrossEntropy<Scalar>(), o);
   }));
   return checks;
 }
