@@ -127,9 +127,9 @@ int main(int argc, char** argv) {
                                      "Write noisy input, clean cosine and network output to this PNG (gnuplot)");
   app.add_flag("--show", config.show, "Also show the plot in a window (needs $DISPLAY)")->needs(plot_option);
 #else
-  app.footer("Plotting (--plot, --show) is not in this build: gnuplot-iostream was not found when eigennet was "
-             "configured (apt-get install libgnuplot-iostream-dev gnuplot-nox libboost-iostreams-dev "
-             "libboost-filesystem-dev, then reconfigure).");
+  app.footer("Plotting (--plot, --show) is not in this build: eigennet was configured without gnuplot-iostream "
+             "(-Dplots=disabled, or it was missing: apt-get install libgnuplot-iostream-dev gnuplot-nox "
+             "libboost-iostreams-dev libboost-filesystem-dev, then reconfigure).");
   for (int i = 1; i < argc; ++i)
     if (std::strncmp(argv[i], "--plot", 6) == 0 || std::strcmp(argv[i], "--show") == 0) {
       std::cerr << "denoise-cosine: " << argv[i] << ": " << app.get_footer() << "\n";
