@@ -1,0 +1,421 @@
+// train-mnist: trains a named recipe (tools/recipes.hpp) on MNIST, or on Fashion-MNIST where no
+// MNIST is found, then saves the model (.npz) and the training log (.csv).
+//
+//   train-mnist --recipe notebook-mlp --data ~/mnist --save model.npz --log log.csv
+//
+// Its last line on stdout is `test accuracy: NN.NN%`. Errors go to stderr with a non-zero exit:
+// 1 for bad input (data, checkpoint, settings), 2 when training diverges, CLI11's codes for a
+// bad command line.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "eigennet/data/atomic_file.hpp"
+#include "eigennet/data/checkpoint.hpp"
+#include "eigennet/data/mnist.hpp"
+#include "eigennet/data/split.hpp"
+#include "eigennet/gemm.hpp"
+#include "eigennet/train.hpp"
+#include "recipes.hpp"
+
+using namespace eigennet;
+using namespace eigennet::tools;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+template <typename... Args>
+std::string format(const char* pattern, Args... args) {
+  char text[256];
+  std::snprintf(text, sizeof text, pattern, args...);
+  return text;
+}
+
+const char* const kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+// ---- the command line ------------------------------------------------------------------------
+
+struct Options {
+  std::string recipe = "practical-mlp";
+  std::string data_dir;     // empty: the default locations
+  std::string save_path;    // empty: do not save
+  std::string load_path;    // empty: start from the recipe's initial weights
+  std::string log_path;     // empty: no CSV log
+  bool eval_only = false;
+  int threads = 0;          // 0: OpenMP's default
+};
+
+// Flags that override a recipe's settings are kept here and applied only when given.
+struct Overrides {
+  Index epochs = 0, iterations = 0, batch = 0, test_every = 0;
+  double learning_rate = 0, val_fraction = 0;
+  std::vector<Index> hidden;
+  std::string activation, init, dtype, normalization, batch_rule, optimizer;
+  std::uint32_t seed = 0;
+  bool first_batch = false;
+  CLI::Option *epochs_opt, *iterations_opt, *batch_opt, *test_every_opt, *lr_opt, *val_opt, *hidden_opt,
+      *activation_opt, *init_opt, *dtype_opt, *normalization_opt, *batch_rule_opt, *optimizer_opt, *seed_opt;
+};
+
+std::string recipe_list() {
+  std::string text;
+  for (const Recipe& r : recipes()) text += "  " + r.name + "\n      " + r.description + "\n";
+  return text;
+}
+
+void define_flags(CLI::App& app, Options& o, Overrides& v) {
+  std::vector<std::string> names;
+  for (const Recipe& r : recipes()) names.push_back(r.name);
+  app.add_option("--recipe", o.recipe, "what to train (see --list-recipes)")
+      ->check(CLI::IsMember(names))
+      ->capture_default_str();
+  app.add_option("--data", o.data_dir, "folder with the four MNIST-format IDX files (.gz or raw)");
+  v.epochs_opt = app.add_option("--epochs", v.epochs, "train this many epochs (the epoch loop)")->check(CLI::PositiveNumber);
+  v.iterations_opt =
+      app.add_option("--iters", v.iterations, "train this many steps (the iteration loop)")->check(CLI::PositiveNumber);
+  v.epochs_opt->excludes(v.iterations_opt);
+  v.batch_opt = app.add_option("--batch", v.batch, "batch size")->check(CLI::PositiveNumber);
+  v.lr_opt = app.add_option("--lr", v.learning_rate, "learning rate")->check(CLI::PositiveNumber);
+  v.hidden_opt = app.add_option("--hidden", v.hidden, "hidden layer widths, e.g. 64,32")
+                     ->delimiter(',')
+                     ->check(CLI::PositiveNumber);
+  v.activation_opt =
+      app.add_option("--activation", v.activation, "hidden activation")->check(CLI::IsMember({"relu", "sigmoid", "tanh"}));
+  v.init_opt = app.add_option("--init", v.init,
+                              "weight initialisation: normal[:mean,std], uniform[:low,high], torch, glorot, he");
+  v.seed_opt = app.add_option("--seed", v.seed, "seed of the RandomState (weights, split, batches)");
+  v.dtype_opt = app.add_option("--dtype", v.dtype, "precision")->check(CLI::IsMember({"float", "double"}));
+  app.add_option("--threads", o.threads, "threads for matrix products (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  v.val_opt = app.add_option("--val-fraction", v.val_fraction,
+                             "share of the training set held out for validation (seeded split)")
+                  ->check(CLI::Range(0.0, 0.99));
+  v.normalization_opt = app.add_option("--normalization", v.normalization, "input normalisation")
+                            ->check(CLI::IsMember(normalization_names()));
+  v.batch_rule_opt = app.add_option("--batch-rule", v.batch_rule,
+                                    "random: randint with replacement; first: the first B samples every step; "
+                                    "shuffle: shuffled epochs")
+                         ->check(CLI::IsMember({"random", "first", "shuffle"}));
+  app.add_flag("--first-batch", v.first_batch, "every step uses the first B samples (same as --batch-rule first)")
+      ->excludes(v.batch_rule_opt);
+  v.optimizer_opt =
+      app.add_option("--optimizer", v.optimizer, "update rule")->check(CLI::IsMember({"sgd", "momentum", "adam"}));
+  v.test_every_opt = app.add_option("--test-every", v.test_every,
+                                    "iteration loop: test accuracy every K steps and after the last (0: last only)")
+                         ->check(CLI::NonNegativeNumber);
+  app.add_option("--save", o.save_path, "write the trained parameters to this .npz file (atomically)");
+  auto* load = app.add_option("--load", o.load_path, "start from the parameters in this .npz checkpoint");
+  app.add_flag("--eval-only", o.eval_only, "only evaluate the --load'ed model on the test set")->needs(load);
+  app.add_option("--log", o.log_path, "write the per-step training log to this .csv file");
+  app.add_flag_callback(
+      "--list-recipes",
+      [] {
+        std::cout << recipe_list();
+        throw CLI::Success();
+      },
+      "list the recipes and exit");
+  // (the plotting flags --plot, --plot-samples and --show go here)
+}
+
+Settings apply_overrides(const Recipe& recipe, const Overrides& v) {
+  Settings s = recipe.defaults;
+  if (*v.epochs_opt) s.epochs = v.epochs, s.iterations = 0;
+  if (*v.iterations_opt) s.iterations = v.iterations, s.epochs = 0;
+  if (*v.batch_opt) s.batch_size = v.batch;
+  if (*v.lr_opt) s.learning_rate = v.learning_rate;
+  if (*v.hidden_opt) s.hidden = v.hidden;
+  if (*v.activation_opt) s.activation = v.activation;
+  if (*v.init_opt) s.init = parse_init(v.init);
+  if (*v.seed_opt) s.seed = v.seed;
+  if (*v.dtype_opt) s.dtype = v.dtype;
+  if (*v.val_opt) s.val_fraction = v.val_fraction;
+  if (*v.normalization_opt) s.normalization = v.normalization;
+  if (*v.batch_rule_opt) s.batch_rule = parse_batch_rule(v.batch_rule);
+  if (v.first_batch) s.batch_rule = BatchRule::FirstB;
+  if (*v.optimizer_opt) s.optimizer = v.optimizer;
+  if (*v.test_every_opt) s.test_every = v.test_every;
+  return s;
+}
+
+// ---- the data --------------------------------------------------------------------------------
+
+struct Dataset {
+  MnistData data;
+  std::string description;  // which dataset, from where, and why
+};
+
+// --data DIR if given; else MNIST in the default locations; else Fashion-MNIST from Debian.
+Dataset load_dataset(const std::string& data_dir) {
+  Dataset d;
+  if (!data_dir.empty()) {
+    d.data = load_mnist(data_dir);
+    d.description = "MNIST-format data from " + d.data.directory + " (--data)";
+    return d;
+  }
+  const MnistDirSearch search = find_mnist_dir();
+  if (search.found()) {
+    d.data = load_mnist(search.directory);
+    d.description = "MNIST from " + d.data.directory;
+    return d;
+  }
+  if (!find_mnist_files_dir(kFashionMnistDir).empty()) {
+    d.data = load_mnist(kFashionMnistDir);
+    d.description = "Fashion-MNIST from " + d.data.directory + " (no MNIST found; give it with --data DIR)";
+    return d;
+  }
+  throw DataError("no dataset found. MNIST was looked for in:\n" + search.report() + "  and Fashion-MNIST in " +
+                  kFashionMnistDir + ".\nGive a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                  "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may end in .gz) with --data DIR, "
+                  "or install Fashion-MNIST: apt-get install dataset-fashion-mnist");
+}
+
+// ---- progress: a bar on a terminal, plain lines otherwise ------------------------------------
+
+class Progress {
+ public:
+  Progress(bool terminal, Index total_steps, Index epochs)
+      : terminal_(terminal), total_(total_steps), epochs_(epochs), start_(Clock::now()) {}
+
+  void operator()(TrainingEvent event, const TrainingHistory& h) {
+    if (terminal_) {
+      if (event == TrainingEvent::Epoch) {
+        clear_bar();
+        std::printf("%s\n", epoch_line(h).c_str());
+      }
+      if (event != TrainingEvent::Step || seconds_since(last_draw_) > 0.1 || h.steps() == total_) draw_bar(h);
+    } else if (event == TrainingEvent::Epoch) {
+      std::printf("%s\n", epoch_line(h).c_str());
+    } else if (event == TrainingEvent::Test && epochs_ == 0) {
+      std::printf("%s\n", step_line(h).c_str());
+    }
+    std::fflush(stdout);
+  }
+
+  void finish() {
+    if (terminal_) clear_bar();
+    std::fflush(stdout);
+  }
+
+ private:
+  std::string step_line(const TrainingHistory& h) const {
+    std::string line = format("step %lld/%lld  loss %.4f  batch acc %6.2f%%", (long long)h.steps(),
+                              (long long)total_, h.loss.back(), 100 * h.batch_accuracy.back());
+    if (!h.test_accuracy.empty()) line += format("  test acc %6.2f%%", 100 * h.test_accuracy.back());
+    if (!h.validation_accuracy.empty()) line += format("  val acc %6.2f%%", 100 * h.validation_accuracy.back());
+    return line + format("  %.1f s", seconds_since(start_));
+  }
+
+  std::string epoch_line(const TrainingHistory& h) const {
+    std::string line = format("epoch %zu/%lld  loss %.4f  train acc %6.2f%%", h.epoch_loss.size(), (long long)epochs_,
+                              h.epoch_loss.back(), 100 * h.epoch_accuracy.back());
+    if (!h.validation_accuracy.empty())
+      line += format("  val loss %.4f  val acc %6.2f%%", h.validation_loss.back(), 100 * h.validation_accuracy.back());
+    if (!h.test_step.empty() && h.test_step.back() == h.epoch_end_step.back())
+      line += format("  test acc %6.2f%%", 100 * h.test_accuracy.back());
+    return line + format("  %.1f s", seconds_since(start_));
+  }
+
+  void draw_bar(const TrainingHistory& h) {
+    const int width = 30;
+    const int filled = int(width * h.steps() / std::max<Index>(1, total_));
+    std::string bar(std::size_t(filled), '#');
+    bar.append(std::size_t(width - filled), '.');
+    std::string text = format("\r[%s] %lld/%lld  loss %.4f  batch %6.2f%%", bar.c_str(), (long long)h.steps(),
+                              (long long)total_, h.loss.back(), 100 * h.batch_accuracy.back());
+    if (!h.test_accuracy.empty()) text += format("  test %6.2f%%", 100 * h.test_accuracy.back());
+    text += format("  %.1fs ", seconds_since(start_));
+    std::fputs(text.c_str(), stdout);
+    last_draw_ = Clock::now();
+  }
+
+  void clear_bar() { std::fputs("\r\033[2K", stdout); }
+
+  bool terminal_;
+  Index total_, epochs_;
+  Clock::time_point start_, last_draw_{};
+};
+
+// ---- after training --------------------------------------------------------------------------
+
+// One row per step: its loss and batch accuracy, and the passes that ran after it.
+void write_log(const std::string& path, const TrainingHistory& h) {
+  std::string csv = "step,epoch,loss,batch_accuracy,test_loss,test_accuracy,validation_loss,validation_accuracy\n";
+  std::size_t test = 0, epoch = 0;
+  // The validation passes follow the test passes (iteration loop) or the epochs (epoch loop).
+  const bool by_epoch = !h.epoch_end_step.empty();
+  const std::vector<double>& validation_steps = by_epoch ? h.epoch_end_step : h.test_step;
+  for (Index s = 1; s <= h.steps(); ++s) {
+    const std::size_t i = std::size_t(s - 1);
+    while (by_epoch && epoch < h.epoch_end_step.size() && h.epoch_end_step[epoch] < double(s)) ++epoch;
+    csv += std::to_string(s) + "," + (by_epoch ? std::to_string(epoch + 1) : "") + "," +
+           format("%.9g,%.9g", h.loss[i], h.batch_accuracy[i]);
+    if (test < h.test_step.size() && h.test_step[test] == double(s)) {
+      csv += format(",%.9g,%.9g", h.test_loss[test], h.test_accuracy[test]);
+      ++test;
+    } else {
+      csv += ",,";
+    }
+    const auto v = std::find(validation_steps.begin(), validation_steps.end(), double(s)) - validation_steps.begin();
+    if (std::size_t(v) < h.validation_accuracy.size())
+      csv += format(",%.9g,%.9g", h.validation_loss[std::size_t(v)], h.validation_accuracy[std::size_t(v)]);
+    else
+      csv += ",,";
+    csv += "\n";
+  }
+  write_file_atomic(path, [&](FileSink& sink) { sink.write(csv.data(), csv.size()); });
+}
+
+// ---- one run in one precision ----------------------------------------------------------------
+
+template <typename Scalar>
+int run(const Recipe& recipe, const Settings& settings, const Options& options, const Dataset& dataset) {
+  RandomState rng(settings.seed);
+  Model<Scalar> model = recipe.build<Scalar>(settings, rng);  // draws the initial weights
+  std::printf("recipe %s\n", describe_settings(recipe, settings).c_str());
+  std::printf("%s", model.network.summary().c_str());
+  ParameterList<Scalar> parameters = model.network.parameters();
+  if (!options.load_path.empty()) {
+    try {
+      load_checkpoint(parameters, options.load_path);
+    } catch (const DataError& e) {
+      std::string widths;
+      for (Index h : settings.hidden) widths += (widths.empty() ? "" : ",") + std::to_string(h);
+      throw DataError(std::string(e.what()) + "\n(--load: the checkpoint must come from the same model; this one is " +
+                      recipe.name + " with --hidden " + widths + ")");
+    }
+    std::printf("loaded parameters from %s\n", options.load_path.c_str());
+  }
+
+  // Inputs: a seeded validation split first (if asked), then scaling and normalisation.
+  const ImageSet* train_set = &dataset.data.train;
+  ImageSet train_part, validation_part;
+  if (settings.val_fraction > 0) {
+    const Index n = train_set->size();
+    const Split split = random_split(n, Index(std::llround(settings.val_fraction * double(n))), rng);
+    train_part = subset(*train_set, split.train);
+    validation_part = subset(*train_set, split.validation);
+    train_set = &train_part;
+  }
+  Matrix<Scalar> train_x, validation_x, test_x;
+  prepare_inputs<Scalar>(train_set->pixels, settings, train_x);
+  prepare_inputs<Scalar>(dataset.data.test.pixels, settings, test_x);
+  if (settings.val_fraction > 0) prepare_inputs<Scalar>(validation_part.pixels, settings, validation_x);
+  const LabeledData<Scalar> train(train_x, train_set->labels), test(test_x, dataset.data.test.labels);
+  const LabeledData<Scalar> validation =
+      settings.val_fraction > 0 ? LabeledData<Scalar>(validation_x, validation_part.labels) : LabeledData<Scalar>();
+  TrainingHooks<Scalar> hooks;
+  if (settings.normalization == "per-batch") hooks.transform = [](MatrixRef<Scalar> b) { normalize_batch<Scalar>(b); };
+
+  TrainingHistory history;
+  double train_seconds = 0;
+  if (options.eval_only) {
+    const Evaluation e = evaluate<Scalar>(model.network, test, 1000, model.loss.get(), hooks.transform);
+    history.test_step.push_back(0);
+    history.test_accuracy.push_back(e.accuracy);
+    history.test_loss.push_back(e.loss);
+    std::printf("test loss %.4f on %lld samples\n", e.loss, (long long)e.samples);
+  } else {
+    BatchSampler sampler(train.size(), settings.batch_size, settings.batch_rule, rng);
+    const NextBatch next_batch = [&sampler]() -> const std::vector<Index>& { return sampler.next(); };
+    const Index batches_per_epoch = (train.size() + settings.batch_size - 1) / settings.batch_size;
+    const Index total = settings.iterations > 0 ? settings.iterations : settings.epochs * batches_per_epoch;
+    std::printf("training on %lld samples (validation %lld, test %lld)\n", (long long)train.size(),
+                (long long)validation.size(), (long long)test.size());
+    Progress progress(isatty(fileno(stdout)) != 0, total, settings.iterations > 0 ? 0 : settings.epochs);
+    hooks.observer = [&progress](TrainingEvent event, const TrainingHistory& h) { progress(event, h); };
+    const Clock::time_point start = Clock::now();
+    if (settings.iterations > 0) {
+      IterationOptions o;
+      o.iterations = settings.iterations;
+      o.batch_size = settings.batch_size;
+      o.learning_rate = settings.learning_rate;
+      o.test_every = settings.test_every;
+      history = train_iterations<Scalar>(model.network, *model.loss, *model.optimizer, next_batch, train, validation,
+                                         test, o, hooks);
+    } else {
+      EpochOptions o;
+      o.epochs = settings.epochs;
+      o.batches_per_epoch = batches_per_epoch;
+      o.batch_size = settings.batch_size;
+      o.learning_rate = settings.learning_rate;
+      history = train_epochs<Scalar>(model.network, *model.loss, *model.optimizer, next_batch, train, validation, test,
+                                     o, hooks);
+    }
+    train_seconds = seconds_since(start);
+    progress.finish();
+  }
+
+  // After training: the history (plain vectors), the model and the test set are all here.
+  // (the plotting flags' pictures go here)
+  if (!options.save_path.empty()) {
+    save_checkpoint(parameters, options.save_path);
+    std::printf("model saved to %s (numpy: np.load('%s'); arrays %s...)\n", options.save_path.c_str(),
+                options.save_path.c_str(), parameters.front().name.c_str());
+  }
+  if (!options.log_path.empty()) {
+    write_log(options.log_path, history);
+    std::printf("training log written to %s\n", options.log_path.c_str());
+  }
+  if (!options.eval_only)
+    std::printf("trained %lld steps in %.2f s (%.2f ms/step, test passes included)\n", (long long)history.steps(),
+                train_seconds, 1000 * train_seconds / double(std::max<Index>(1, history.steps())));
+  std::printf("test accuracy: %.2f%%\n", 100 * history.final_test_accuracy());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"train-mnist: trains an eigennet recipe on MNIST and reports its test accuracy"};
+  app.footer(
+      "Data: --data DIR, else the first of $EIGENNET_MNIST_DIR, ./data/mnist, /usr/share/datasets/mnist,\n"
+      "~/.cache/mnist, ./data that holds the four MNIST files (torchvision's MNIST/raw layout works too),\n"
+      "else Fashion-MNIST from /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist).\n\n"
+      "Recipes:\n" +
+      recipe_list());
+  Options options;
+  Overrides overrides;
+  define_flags(app, options, overrides);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    const Recipe& recipe = find_recipe(options.recipe);
+    const Settings settings = apply_overrides(recipe, overrides);
+    if (options.threads > 0) set_gemm_threads(options.threads);
+
+    const Clock::time_point start = Clock::now();
+    const Dataset dataset = load_dataset(options.data_dir);
+    require_image_size(dataset.data.train, recipe.image_rows, recipe.image_cols, "recipe " + recipe.name);
+    require_image_size(dataset.data.test, recipe.image_rows, recipe.image_cols, "recipe " + recipe.name);
+    std::printf("dataset: %s: %lld training and %lld test images of %lld×%lld (read in %.2f s)\n",
+                dataset.description.c_str(), (long long)dataset.data.train.size(), (long long)dataset.data.test.size(),
+                (long long)dataset.data.train.rows, (long long)dataset.data.train.cols, seconds_since(start));
+
+    return settings.dtype == "float" ? run<float>(recipe, settings, options, dataset)
+                                     : run<double>(recipe, settings, options, dataset);
+  } catch (const TrainingDiverged& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "\ntrain-mnist: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "train-mnist: error: %s\n", e.what());
+    return 1;
+  }
+}
