@@ -1,0 +1,335 @@
+// The training loops and evaluation of eigennet/train.hpp on small synthetic problems:
+// the NaN/Inf stop, the test-every-k schedule, epochs that cover the data, accuracy and
+// evaluate, learning, and bad input.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "eigennet/data/batching.hpp"
+#include "eigennet/eigennet.hpp"
+#include "eigennet/train.hpp"
+
+using namespace eigennet;
+
+namespace {
+
+// Three Gaussian blobs in 4-D, well apart: a linear model can learn them.
+struct Blobs {
+  Matrix<double> x;
+  Labels labels;
+};
+Blobs make_blobs(Index n, std::uint32_t seed) {
+  RandomState rng(seed);
+  Blobs b{Matrix<double>(n, 4), Labels(n)};
+  for (Index i = 0; i < n; ++i) {
+    const int k = int(i % 3);
+    b.labels(i) = k;
+    for (Index j = 0; j < 4; ++j) b.x(i, j) = rng.normal(j == k ? 3.0 : 0.0, 0.5);
+  }
+  return b;
+}
+
+// A linear classifier 4→3 on logits, drawn from a seed.
+Network<double> linear_net(std::uint32_t seed) {
+  Network<double> net;
+  RandomState rng(seed);
+  initialize(net.emplace<Dense<double>>(4, 3), rng, {InitScheme::Normal, 0.0, 0.1});
+  return net;
+}
+
+// The same batch every step: samples 0..b-1.
+struct FixedBatch {
+  std::vector<Index> indices;
+  explicit FixedBatch(Index b) : indices(std::size_t(b)) { std::iota(indices.begin(), indices.end(), Index(0)); }
+  NextBatch callable() {
+    return [this]() -> const std::vector<Index>& { return indices; };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("accuracy: row-wise arg-max, ties to the first maximum (numpy's argmax)") {
+  Matrix<double> scores(4, 3);
+  scores << 1, 3, 3,   // tie between 1 and 2: predicts 1
+      5, 1, 0,         // 0
+      0, 0, 0,         // all tied: 0
+      -1, -2, -0.5;    // 2
+  Labels labels(4);
+  labels << 1, 0, 0, 2;
+  CHECK(accuracy<double>(scores, labels) == 1.0);
+  labels << 2, 0, 1, 2;  // the tie rule makes rows 0 and 2 wrong
+  CHECK(accuracy<double>(scores, labels) == 0.5);
+  Labels three(3);
+  CHECK_THROWS_AS(accuracy<double>(scores, three), std::invalid_argument);
+}
+
+TEST_CASE("evaluate: the same result for any batch size, the loss averaged over all samples") {
+  const Blobs data = make_blobs(103, 3);
+  Network<double> net = linear_net(5);
+  const SoftmaxCrossEntropy<double> loss;
+  const LabeledData<double> set(data.x, data.labels);
+
+  const Evaluation whole = evaluate<double>(net, set, 1000, &loss);
+  const Evaluation small = evaluate<double>(net, set, 7, &loss);
+  const double expected_loss = loss.value_labels(net.forward(data.x), data.labels);
+  const double expected_accuracy = accuracy<double>(net.forward(data.x), data.labels);
+  CHECK(whole.samples == 103);
+  CHECK(whole.accuracy == expected_accuracy);
+  CHECK(small.accuracy == expected_accuracy);
+  CHECK(whole.loss == doctest::Approx(expected_loss).epsilon(1e-12));
+  CHECK(small.loss == doctest::Approx(expected_loss).epsilon(1e-12));
+  CHECK(std::isnan(evaluate<double>(net, set, 10).loss));  // no loss asked
+
+  // A transform is applied to every evaluation batch: negating the inputs changes the answer.
+  const BatchTransform<double> negate = [](MatrixRef<double> b) { b = -b; };
+  const Matrix<double> negated = -data.x;
+  const double negated_accuracy = accuracy<double>(net.forward(negated), data.labels);
+  CHECK(negated_accuracy != expected_accuracy);
+  CHECK(evaluate<double>(net, set, 10, &loss, negate).accuracy == negated_accuracy);
+}
+
+TEST_CASE("train_iterations learns, records every step, and tests every k steps and after the last") {
+  const Blobs train = make_blobs(300, 1), test = make_blobs(90, 2), validation = make_blobs(60, 4);
+  Network<double> net = linear_net(7);
+  const SoftmaxCrossEntropy<double> loss;
+  Sgd<double> sgd(net.parameters(), 0.01);
+  RandomState rng(11);
+  BatchSampler sampler(300, 20, BatchRule::WithReplacement, rng);
+  const NextBatch next = [&]() -> const std::vector<Index>& { return sampler.next(); };
+
+  int steps_seen = 0, tests_seen = 0;
+  TrainingHooks<double> hooks;
+  hooks.observer = [&](TrainingEvent e, const TrainingHistory& h) {
+    if (e == TrainingEvent::Step) CHECK(h.steps() == ++steps_seen);
+    if (e == TrainingEvent::Test) ++tests_seen;
+  };
+  IterationOptions o;
+  o.iterations = 25;
+  o.batch_size = 20;
+  o.learning_rate = 0.5;
+  o.test_every = 10;
+  const TrainingHistory h = train_iterations<double>(net, loss, sgd, next, {train.x, train.labels},
+                                                     {validation.x, validation.labels}, {test.x, test.labels}, o, hooks);
+  CHECK(sgd.learning_rate() == 0.5);  // the loop sets the learning rate
+  CHECK(h.steps() == 25);
+  CHECK(h.batch_accuracy.size() == 25);
+  CHECK(steps_seen == 25);
+  CHECK(tests_seen == 3);
+  CHECK(h.test_step == std::vector<double>{10, 20, 25});
+  CHECK(h.test_accuracy.size() == 3);
+  CHECK(h.test_loss.size() == 3);
+  CHECK(h.validation_accuracy.size() == 3);  // a validation pass with every test pass
+  CHECK(h.epoch_loss.empty());
+  // It learned: the blobs are separable.
+  CHECK(h.final_test_accuracy() > 0.95);
+  CHECK(h.validation_accuracy.back() > 0.95);
+  CHECK(h.loss.back() < 0.5 * h.loss.front());
+  // The final test accuracy is the model's accuracy now.
+  CHECK(h.final_test_accuracy() == evaluate<double>(net, {test.x, test.labels}, 1000).accuracy);
+
+  SUBCASE("a multiple of k tests once at the end; k = 0 tests after the last step only") {
+    Network<double> again = linear_net(7);
+    Sgd<double> sgd2(again.parameters(), 0.01);
+    FixedBatch fixed(20);
+    o.iterations = 30;
+    TrainingHistory h30 = train_iterations<double>(again, loss, sgd2, fixed.callable(), {train.x, train.labels}, {},
+                                                   {test.x, test.labels}, o);
+    CHECK(h30.test_step == std::vector<double>{10, 20, 30});
+    CHECK(h30.validation_accuracy.empty());
+    o.test_every = 0;
+    o.iterations = 7;
+    TrainingHistory h7 = train_iterations<double>(again, loss, sgd2, fixed.callable(), {train.x, train.labels}, {},
+                                                  {test.x, test.labels}, o);
+    CHECK(h7.test_step == std::vector<double>{7});
+  }
+}
+
+TEST_CASE("train_epochs: every epoch visits each sample once; per-epoch loss, validation and test") {
+  const Blobs train = make_blobs(53, 1), test = make_blobs(30, 2), validation = make_blobs(21, 4);
+  Network<double> net = linear_net(7);
+  const SoftmaxCrossEntropy<double> loss;
+  Sgd<double> sgd(net.parameters(), 0.01);
+  RandomState rng(3);
+  BatchSampler sampler(53, 10, BatchRule::ShuffledEpochs, rng);
+  std::vector<std::vector<Index>> seen(1);
+  std::vector<Index> sizes;
+  const NextBatch next = [&]() -> const std::vector<Index>& {
+    const std::vector<Index>& batch = sampler.next();
+    seen.back().insert(seen.back().end(), batch.begin(), batch.end());
+    sizes.push_back(Index(batch.size()));
+    return batch;
+  };
+  int epochs_seen = 0;
+  TrainingHooks<double> hooks;
+  hooks.observer = [&](TrainingEvent e, const TrainingHistory& h) {
+    if (e != TrainingEvent::Epoch) return;
+    ++epochs_seen;
+    CHECK(h.epoch_loss.size() == std::size_t(epochs_seen));
+    seen.emplace_back();
+  };
+  EpochOptions o;
+  o.epochs = 3;
+  o.batches_per_epoch = sampler.batches_per_epoch();
+  o.batch_size = 10;
+  o.learning_rate = 0.3;
+  REQUIRE(o.batches_per_epoch == 6);
+  const TrainingHistory h = train_epochs<double>(net, loss, sgd, next, {train.x, train.labels},
+                                                 {validation.x, validation.labels}, {test.x, test.labels}, o, hooks);
+  CHECK(epochs_seen == 3);
+  REQUIRE(seen.size() == 4);
+  for (int e = 0; e < 3; ++e) {
+    std::vector<Index> visited = seen[std::size_t(e)];
+    std::sort(visited.begin(), visited.end());
+    std::vector<Index> all(53);
+    std::iota(all.begin(), all.end(), Index(0));
+    CHECK_MESSAGE(visited == all, "epoch " << e + 1 << " did not visit every sample exactly once");
+  }
+  CHECK(h.steps() == 18);
+  CHECK(h.epoch_end_step == std::vector<double>{6, 12, 18});
+  CHECK(h.test_step == std::vector<double>{6, 12, 18});
+  CHECK(h.validation_accuracy.size() == 3);
+  CHECK(h.validation_loss.size() == 3);
+  // The epoch loss is the mean over the epoch's samples: batches of 10, 10, 10, 10, 10 and 3.
+  for (std::size_t e = 0; e < 3; ++e) {
+    double sum = 0, count = 0;
+    for (std::size_t s = 6 * e; s < 6 * e + 6; ++s) sum += h.loss[s] * double(sizes[s]), count += double(sizes[s]);
+    CHECK(count == 53);
+    CHECK(h.epoch_loss[e] == doctest::Approx(sum / count).epsilon(1e-12));
+  }
+  CHECK(h.final_test_accuracy() > 0.9);
+
+  SUBCASE("test_every_epoch = false tests after the last epoch only") {
+    o.test_every_epoch = false;
+    seen.assign(1, {});
+    const TrainingHistory last = train_epochs<double>(net, loss, sgd, next, {train.x, train.labels}, {},
+                                                      {test.x, test.labels}, o);
+    CHECK(last.test_step == std::vector<double>{18});
+    CHECK(last.validation_accuracy.empty());
+  }
+}
+
+TEST_CASE("a NaN or Inf loss stops training with a message naming the step") {
+  Blobs train = make_blobs(30, 1);
+  const SoftmaxCrossEntropy<double> loss;
+  IterationOptions o;
+  o.iterations = 10;
+  o.batch_size = 2;
+  o.learning_rate = 0.1;
+
+  SUBCASE("NaN in the inputs reaches the loss at step 3") {
+    train.x(5, 2) = std::numeric_limits<double>::quiet_NaN();
+    Network<double> net = linear_net(7);
+    Sgd<double> sgd(net.parameters(), 0.01);
+    int call = 0;
+    std::vector<Index> batch;
+    const NextBatch next = [&]() -> const std::vector<Index>& {
+      batch = ++call < 3 ? std::vector<Index>{0, 1} : std::vector<Index>{4, 5};
+      return batch;
+    };
+    std::string message;
+    try {
+      train_iterations<double>(net, loss, sgd, next, {train.x, train.labels}, {}, {}, o);
+    } catch (const TrainingDiverged& e) {
+      message = e.what();
+    }
+    CHECK(message.find("diverged at step 3") != std::string::npos);
+    CHECK(message.find("nan") != std::string::npos);
+    CHECK(message.find("learning rate (now 0.1)") != std::string::npos);
+    CHECK(call == 3);  // it stopped there
+  }
+
+  SUBCASE("a probability of exactly 0 makes the loss +Inf in epoch 2; the message names the epoch") {
+    // Softmax output, cross-entropy without eps: class 0 gets logit 1000·Σx (≈ 3000), so the
+    // other classes get probability exp(−3000) = 0 and a label 1 costs −log 0 = +Inf.
+    Network<double> net;
+    Dense<double>& dense = net.emplace<Dense<double>>(4, 3);
+    dense.weights().setZero();
+    dense.weights().block(0, 0, 4, 1).setConstant(1000);
+    net.emplace<Softmax<double>>(3);
+    const CrossEntropy<double> no_eps(0.0);
+    Sgd<double> sgd(net.parameters(), 0.01);
+    REQUIRE(train.labels(0) == 0);
+    REQUIRE(train.labels(1) == 1);
+    int call = 0;
+    std::vector<Index> batch;
+    const NextBatch next = [&]() -> const std::vector<Index>& {
+      batch = {++call == 1 ? Index(0) : Index(1)};  // epoch 1: a label 0 (loss 0); epoch 2: a label 1
+      return batch;
+    };
+    EpochOptions e;
+    e.epochs = 3;
+    e.batches_per_epoch = 1;
+    e.batch_size = 1;
+    e.learning_rate = 0.01;
+    std::string message;
+    try {
+      train_epochs<double>(net, no_eps, sgd, next, {train.x, train.labels}, {}, {}, e);
+    } catch (const TrainingDiverged& error) {
+      message = error.what();
+    }
+    INFO(message);
+    CHECK(message.find("training diverged at step 2 (epoch 2): the cross_entropy loss is inf") != std::string::npos);
+    CHECK(call == 2);
+  }
+}
+
+TEST_CASE("bad input is refused with a message naming the value or the shapes") {
+  const Blobs train = make_blobs(20, 1);
+  const SoftmaxCrossEntropy<double> loss;
+  Network<double> net = linear_net(7);
+  Sgd<double> sgd(net.parameters(), 0.01);
+  IterationOptions o;
+  o.iterations = 3;
+  o.batch_size = 4;
+  const LabeledData<double> set(train.x, train.labels);
+
+  std::vector<Index> outside = {0, 20};
+  const NextBatch bad = [&]() -> const std::vector<Index>& { return outside; };
+  CHECK_THROWS_WITH_AS(train_iterations<double>(net, loss, sgd, bad, set, {}, {}, o),
+                       "training batch: sample index 20 at position 1 is outside 0..19", std::out_of_range);
+
+  std::vector<Index> too_many(5, 0);
+  const NextBatch big = [&]() -> const std::vector<Index>& { return too_many; };
+  CHECK_THROWS_WITH_AS(train_iterations<double>(net, loss, sgd, big, set, {}, {}, o),
+                       "training: the batch rule gave 5 samples, expected 1..4", std::invalid_argument);
+
+  CHECK_THROWS_AS(train_iterations<double>(net, loss, sgd, NextBatch(), set, {}, {}, o), std::invalid_argument);
+
+  Network<double> wide;
+  wide.emplace<Dense<double>>(5, 3);
+  Sgd<double> sgd5(wide.parameters(), 0.01);
+  FixedBatch fixed(4);
+  CHECK_THROWS_WITH_AS(train_iterations<double>(wide, loss, sgd5, fixed.callable(), set, {}, {}, o),
+                       "training inputs are 20×4 but the network takes N×5", std::invalid_argument);
+
+  o.iterations = 0;
+  CHECK_THROWS_AS(train_iterations<double>(net, loss, sgd, fixed.callable(), set, {}, {}, o), std::invalid_argument);
+
+  Labels short_labels(19);
+  CHECK_THROWS_WITH_AS(LabeledData<double>(train.x, short_labels),
+                       "labeled data: 20×4 inputs but 19 labels (one label per row expected)", std::invalid_argument);
+}
+
+TEST_CASE("float is instantiated too: the loops train a float network") {
+  const Blobs blobs = make_blobs(150, 1);
+  const Matrix<float> x = blobs.x.cast<float>();
+  Network<float> net;
+  RandomState rng(3);
+  initialize(net.emplace<Dense<float>>(4, 3), rng, {InitScheme::Normal, 0.0, 0.1});
+  const SoftmaxCrossEntropy<float> loss;
+  Sgd<float> sgd(net.parameters(), 0.01);
+  BatchSampler sampler(150, 15, BatchRule::ShuffledEpochs, rng);
+  EpochOptions o;
+  o.epochs = 3;
+  o.batches_per_epoch = sampler.batches_per_epoch();
+  o.batch_size = 15;
+  o.learning_rate = 0.3;
+  const TrainingHistory h =
+      train_epochs<float>(net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); },
+                          {x, blobs.labels}, {}, {x, blobs.labels}, o);
+  CHECK(h.steps() == 30);
+  CHECK(h.final_test_accuracy() > 0.95);
+}

@@ -1,0 +1,199 @@
+// train-mnist ($EIGENNET_TRAIN_MNIST) run as a user runs it: bad input gives a clear error and a
+// non-zero exit; a good run ends with `test accuracy: NN.NN%`, saves a checkpoint that loads
+// back, and writes its log. Small datasets are generated as IDX files in a scratch folder.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "eigennet/data/idx.hpp"
+#include "eigennet/data/npz.hpp"
+#include "eigennet/random.hpp"
+#include "train_test_util.hpp"
+
+using namespace eigennet;
+using namespace train_test;
+
+namespace {
+
+std::string tool() { return require_env("EIGENNET_TRAIN_MNIST"); }
+
+// The four MNIST files (gzip) with n_train / n_test random images of rows × cols.
+void write_dataset(const std::string& dir, Index n_train, Index n_test, Index rows, Index cols) {
+  fs::create_directories(dir);
+  RandomState rng(7);
+  auto write_set = [&](const std::string& prefix, Index n) {
+    std::vector<std::uint8_t> pixels(std::size_t(n * rows * cols));
+    std::vector<std::uint8_t> labels(static_cast<std::size_t>(n));
+    for (auto& p : pixels) p = std::uint8_t(rng.randint(0, 256));
+    for (Index i = 0; i < n; ++i) labels[std::size_t(i)] = std::uint8_t(i % 10);
+    write_idx_ubyte(dir + "/" + prefix + "-images-idx3-ubyte.gz", {n, rows, cols}, pixels, true);
+    write_idx_ubyte(dir + "/" + prefix + "-labels-idx1-ubyte.gz", {n}, labels, true);
+  };
+  write_set("train", n_train);
+  write_set("t10k", n_test);
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("an unknown flag is an error naming the flag, exit non-zero") {
+  const CommandResult r = run_command(tool() + " --bogus-flag 3");
+  INFO(r.output);
+  CHECK(r.status != 0);
+  CHECK(contains(r.output, "--bogus-flag"));
+}
+
+TEST_CASE("--help lists every flag and the recipes, exit 0") {
+  const CommandResult r = run_command(tool() + " --help");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  for (const char* flag : {"--recipe", "--data", "--epochs", "--iters", "--batch", "--lr", "--hidden", "--activation",
+                           "--init", "--seed", "--dtype", "--threads", "--val-fraction", "--save", "--load",
+                           "--eval-only", "--log", "--help"})
+    CHECK_MESSAGE(contains(r.output, flag), flag);
+  for (const char* recipe : {"notebook-mlp", "exercise-mlp", "practical-mlp"}) CHECK(contains(r.output, recipe));
+  CHECK(contains(r.output, "/usr/share/datasets/fashion-mnist"));
+}
+
+TEST_CASE("bad settings: unknown recipe, --eval-only without --load, --epochs with --iters") {
+  CommandResult r = run_command(tool() + " --recipe no-such-recipe");
+  CHECK(r.status != 0);
+  CHECK(contains(r.output, "no-such-recipe"));
+  r = run_command(tool() + " --eval-only");
+  CHECK(r.status != 0);
+  CHECK(contains(r.output, "--load"));
+  r = run_command(tool() + " --epochs 1 --iters 3");
+  CHECK(r.status != 0);
+  CHECK(contains(r.output, "--iters"));
+  r = run_command(tool() + " --init normal:0");
+  CHECK(r.status != 0);
+  CHECK(contains(r.output, "normal:0"));
+}
+
+TEST_CASE("a missing data folder is an error naming it, exit non-zero") {
+  const ScratchDir scratch;
+  const std::string missing = scratch / "no-such-folder";
+  const CommandResult r = run_command(tool() + " --data " + missing + " --iters 1");
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK(contains(r.output, missing));
+  CHECK(contains(r.output, "train-images-idx3-ubyte"));
+}
+
+TEST_CASE("images of the wrong size for a fixed-shape recipe: error naming file and both sizes") {
+  const ScratchDir scratch;
+  write_dataset(scratch / "big", 30, 10, 32, 32);
+  for (const char* recipe : {"notebook-mlp", "exercise-mlp", "practical-mlp"}) {
+    const CommandResult r = run_command(tool() + " --recipe " + recipe + " --data " + (scratch / "big") + " --iters 1");
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK(contains(r.output, "expects 28×28 images"));
+    CHECK(contains(r.output, "32×32"));
+    CHECK(contains(r.output, scratch / "big/train-images-idx3-ubyte.gz"));
+    CHECK(contains(r.output, recipe));
+  }
+}
+
+TEST_CASE("train, save, log; the checkpoint loads back; another shape is an error naming it") {
+  const ScratchDir scratch;
+  const std::string data = scratch / "tiny";
+  write_dataset(data, 200, 50, 28, 28);
+  const std::string model = scratch / "model.npz", log = scratch / "log.csv";
+
+  const CommandResult train =
+      run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 12 --batch 20 --test-every 5 --data " + data +
+                  " --save " + model + " --log " + log);
+  INFO(train.output);
+  REQUIRE(train.status == 0);
+  const double trained_accuracy = parse_accuracy_line(train.last_line());
+  CHECK(contains(train.output, "model saved to " + model));
+  CHECK(contains(train.output, "training log written to " + log));
+  CHECK(contains(train.output, "total parameters: 6404"));  // 785·8 + 9·6 + 7·10
+  CHECK(contains(train.output, "dataset: MNIST-format data from " + data));
+
+  // The checkpoint: one array per parameter, named by layer and tensor, shapes as the model.
+  const NpzFile npz = load_npz(model);
+  CHECK(npz.keys() == std::vector<std::string>{"layer0.dense.W", "layer2.dense.W", "layer4.dense.W"});
+  CHECK(npz.at("layer0.dense.W").shape == std::vector<Index>{785, 8});
+  CHECK(npz.at("layer2.dense.W").shape == std::vector<Index>{9, 6});
+  CHECK(npz.at("layer4.dense.W").shape == std::vector<Index>{7, 10});
+  CHECK(npz.at("layer0.dense.W").dtype == NpyDtype::Float32);
+
+  // The log: a header and one row per step; the test passes at steps 5, 10 and 12.
+  std::ifstream in(log);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 13);
+  CHECK(lines[0] == "step,epoch,loss,batch_accuracy,test_loss,test_accuracy,validation_loss,validation_accuracy");
+  CHECK(lines[1].rfind("1,,", 0) == 0);
+  CHECK(lines[4].find(",,,,") != std::string::npos);       // step 4: no test pass
+  CHECK(lines[5].find(",,,,") == std::string::npos);       // step 5: a test pass
+  CHECK(lines[12].rfind("12,,", 0) == 0);
+
+  SUBCASE("--load --eval-only of the same model gives the same test accuracy") {
+    const CommandResult eval =
+        run_command(tool() + " --recipe practical-mlp --hidden 8,6 --data " + data + " --load " + model + " --eval-only");
+    INFO(eval.output);
+    REQUIRE(eval.status == 0);
+    CHECK(parse_accuracy_line(eval.last_line()) == trained_accuracy);
+    CHECK(contains(eval.output, "loaded parameters from " + model));
+  }
+  SUBCASE("a checkpoint of another shape: error naming the file, the parameter and both shapes") {
+    const CommandResult eval =
+        run_command(tool() + " --recipe practical-mlp --data " + data + " --load " + model + " --eval-only");
+    INFO(eval.output);
+    CHECK(eval.status == 1);
+    CHECK(contains(eval.output, model));
+    CHECK(contains(eval.output, "layer0.dense.W"));
+    CHECK(contains(eval.output, "785×64"));
+    CHECK(contains(eval.output, "785×8"));
+  }
+  SUBCASE("a file that is not a checkpoint: error naming it") {
+    const std::string junk = scratch / "junk.npz";
+    std::ofstream(junk) << "not a zip archive";
+    const CommandResult eval = run_command(tool() + " --data " + data + " --load " + junk + " --eval-only");
+    INFO(eval.output);
+    CHECK(eval.status == 1);
+    CHECK(contains(eval.output, junk));
+  }
+  SUBCASE("the same seed gives the same run; a diverging run stops with exit 2") {
+    const CommandResult again =
+        run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 12 --batch 20 --test-every 5 --data " + data);
+    CHECK(parse_accuracy_line(again.last_line()) == trained_accuracy);
+    const CommandResult diverged =
+        run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 50 --lr 1e30 --data " + data);
+    INFO(diverged.output);
+    CHECK(diverged.status == 2);
+    CHECK(contains(diverged.output, "training diverged at step"));
+  }
+}
+
+TEST_CASE("all three recipes run on a small MNIST-format set and end with the accuracy line") {
+  const ScratchDir scratch;
+  write_dataset(scratch / "tiny", 100, 20, 28, 28);
+  for (const char* recipe : {"notebook-mlp", "exercise-mlp", "practical-mlp"}) {
+    const CommandResult r =
+        run_command(tool() + " --recipe " + recipe + " --data " + (scratch / "tiny") + " --epochs 1 --val-fraction 0.2");
+    INFO(r.output);
+    CHECK(r.status == 0);
+    const double accuracy = parse_accuracy_line(r.last_line());
+    CHECK(accuracy >= 0);
+    CHECK(accuracy <= 100);
+    CHECK(contains(r.output, "training on 80 samples (validation 20, test 20)"));
+    CHECK(contains(r.output, "val acc"));
+  }
+}
+
+TEST_CASE("without --data and without MNIST it trains on Debian's Fashion-MNIST and says so") {
+  REQUIRE_MESSAGE(fs::exists("/usr/share/datasets/fashion-mnist"),
+                  "apt-get install dataset-fashion-mnist (the tool's offline default)");
+  REQUIRE_MESSAGE(!fs::exists("/usr/share/datasets/mnist"), "this machine has MNIST in a default location");
+  const ScratchDir scratch;
+  const CommandResult r = run_command("cd " + scratch.str() + " && env -u EIGENNET_MNIST_DIR HOME=" + scratch.str() +
+                                      " " + tool() + " --iters 1 --test-every 0");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(contains(r.output, "dataset: Fashion-MNIST from /usr/share/datasets/fashion-mnist"));
+  parse_accuracy_line(r.last_line());
+}
