@@ -24,6 +24,7 @@
 #include "eigennet/gemm.hpp"
 #include "eigennet/train.hpp"
 #include "recipes.hpp"
+#include "train_plots.hpp"
 
 using namespace eigennet;
 using namespace eigennet::tools;
@@ -55,6 +56,7 @@ struct Options {
   std::string log_path;     // empty: no CSV log
   bool eval_only = false;
   int threads = 0;          // 0: OpenMP's default
+  PlotFlags plots;          // --plot, --plot-samples, --show (train_plots.hpp)
 };
 
 // Flags that override a recipe's settings are kept here and applied only when given.
@@ -126,7 +128,7 @@ void define_flags(CLI::App& app, Options& o, Overrides& v) {
         throw CLI::Success();
       },
       "list the recipes and exit");
-  // (the plotting flags --plot, --plot-samples and --show go here)
+  define_plot_flags(app, o.plots);  // --plot, --plot-samples (--plot-rows/-cols, --misclassified-first), --show
 }
 
 Settings apply_overrides(const Recipe& recipe, const Overrides& v) {
@@ -358,7 +360,8 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
   }
 
   // After training: the history (plain vectors), the model and the test set are all here.
-  // (the plotting flags' pictures go here)
+  // The pictures (--plot, --plot-samples) come after the model and the log are saved, so a plot
+  // error cannot lose them.
   if (!options.save_path.empty()) {
     save_checkpoint(parameters, options.save_path);
     std::printf("model saved to %s (numpy: np.load('%s'); arrays %s...)\n", options.save_path.c_str(),
@@ -368,6 +371,8 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
     write_log(options.log_path, history);
     std::printf("training log written to %s\n", options.log_path.c_str());
   }
+  write_training_plots<Scalar>(options.plots, history, model.network, test_x, dataset.data.test, hooks.transform,
+                              "train-mnist " + recipe.name);
   if (!options.eval_only)
     std::printf("trained %lld steps in %.2f s (%.2f ms/step, test passes included)\n", (long long)history.steps(),
                 train_seconds, 1000 * train_seconds / double(std::max<Index>(1, history.steps())));

@@ -71,9 +71,9 @@ void plot_training_progress(const std::vector<Series>& losses, const std::vector
     std::string y_label, key, style;
   };
   std::vector<Panel> panels;
-  if (point_count(losses) > 0) panels.push_back({&losses, "loss", "top right", "lines lw 1.5"});
+  if (point_count(losses) > 0) panels.push_back({&losses, options.loss_label, "top right", "lines lw 1.5"});
   if (point_count(accuracies) > 0)
-    panels.push_back({&accuracies, "accuracy", "bottom right", "linespoints lw 2 pt 7 ps 0.8"});
+    panels.push_back({&accuracies, options.accuracy_label, "bottom right", "linespoints lw 2 pt 7 ps 0.8"});
   if (panels.empty())
     throw std::invalid_argument("plot_training_progress(" + png_path + "): no points to draw (every series is empty)");
 

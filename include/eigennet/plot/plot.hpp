@@ -43,7 +43,8 @@ struct PlotOptions {
   bool show = false;               // also open a window where a display exists
   std::string title;               // figure title; empty: none
   std::string x_label = "epoch";   // the horizontal axis
-  std::string y_label;             // plot_series only: the vertical axis
+  std::string y_label;             // plot_series: the vertical axis
+  std::string loss_label = "loss", accuracy_label = "accuracy";  // plot_training_progress's panels
 };
 
 // Two panels sharing the x axis: the loss curves on top, the accuracy curves (train, validation,
