@@ -45,26 +45,20 @@ std::string Conv2d<Scalar>::describe() const {
 
 // Threads for a batch: up to gemm_threads(), one sample at least each, and only when every
 // thread gets ~256k multiply-adds or more (below that, starting threads costs more than it saves).
-// A product big enough for gemm() to split over threads itself (≥ 2^20 multiply-adds) runs
-// samples one after another instead: a gemm() inside a parallel loop would open a nested
-// region, which gains nothing and makes libgomp allocate.
 template <typename Scalar>
 int Conv2d<Scalar>::threads_for(Index batch) const {
   const Index per_sample = weights_.rows() * weights_.cols() * output_.plane();
-  if (per_sample >= (Index(1) << 20)) return 1;
   return static_cast<int>(std::max<Index>(1, std::min<Index>({gemm_threads(), batch, batch * per_sample / (1 << 18)})));
 }
 
 template <typename Scalar>
 void Conv2d<Scalar>::ensure_workspaces(int threads) {
+  if (weight_partials_.empty()) weight_partials_.assign(kWeightChunks, Matrix<Scalar>::Zero(weights_.rows(), weights_.cols()));
   const auto count = static_cast<std::size_t>(threads);
   if (columns_.size() >= count) return;
   columns_.resize(count);
-  weight_partials_.resize(count);
   for (auto& c : columns_)
     if (c.size() == 0) c.setZero(weights_.cols(), output_.plane());
-  for (auto& w : weight_partials_)
-    if (w.size() == 0) w.setZero(weights_.rows(), weights_.cols());
 }
 
 template <typename Scalar>
@@ -110,21 +104,27 @@ void Conv2d<Scalar>::backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y
     bias_gradient_(o, 0) = sum;
   }
 
+  // dW is summed per chunk of consecutive samples, then over the chunks in order: the chunks
+  // are the same for any thread count, so the result does not depend on it.
   const int threads = threads_for(n_samples);
   ensure_workspaces(threads);
-  for (int t = 0; t < threads; ++t) weight_partials_[static_cast<std::size_t>(t)].setZero();
-  parallel_for(n_samples, threads, [&](Index n, int thread) {
+  const Index chunks = std::min<Index>(kWeightChunks, n_samples);
+  parallel_for(chunks, threads, [&](Index chunk, int thread) {
     Matrix<Scalar>& columns = columns_[static_cast<std::size_t>(thread)];
-    const Eigen::Map<const Matrix<Scalar>> dy_n(dy.data() + n * dy.outerStride(), c_out, plane);
-    im2col(x.data() + n * x.outerStride(), g, columns.data());
-    gemm<Scalar>(Op::None, Op::Transpose, 1, dy_n, columns, 1, weight_partials_[static_cast<std::size_t>(thread)]);
-    if (compute_input_gradient) {
-      gemm<Scalar>(Op::Transpose, Op::None, 1, weights_, dy_n, 0, columns);  // dcols_n, in the same buffer
-      col2im(columns.data(), g, dx.data() + n * dx.outerStride());
+    Matrix<Scalar>& d_weights = weight_partials_[static_cast<std::size_t>(chunk)];
+    d_weights.setZero();
+    for (Index n = n_samples * chunk / chunks; n < n_samples * (chunk + 1) / chunks; ++n) {
+      const Eigen::Map<const Matrix<Scalar>> dy_n(dy.data() + n * dy.outerStride(), c_out, plane);
+      im2col(x.data() + n * x.outerStride(), g, columns.data());
+      gemm<Scalar>(Op::None, Op::Transpose, 1, dy_n, columns, 1, d_weights);
+      if (compute_input_gradient) {
+        gemm<Scalar>(Op::Transpose, Op::None, 1, weights_, dy_n, 0, columns);  // dcols_n, in the same buffer
+        col2im(columns.data(), g, dx.data() + n * dx.outerStride());
+      }
     }
   });
   weights_gradient_ = weight_partials_[0];
-  for (int t = 1; t < threads; ++t) weights_gradient_ += weight_partials_[static_cast<std::size_t>(t)];
+  for (Index c = 1; c < chunks; ++c) weights_gradient_ += weight_partials_[static_cast<std::size_t>(c)];
 }
 
 template class Conv2d<float>;

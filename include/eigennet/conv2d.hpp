@@ -22,8 +22,9 @@ namespace eigennet {
 // Per sample, the forward is one GEMM through gemm(): Y_n = W · cols_n + b·1ᵀ, where
 // cols_n = im2col(X_n) is (C_in·kh·kw) × (H_out·W_out) and Y_n, the C_out × (H_out·W_out)
 // matrix, is exactly sample n's row of Y. Samples are split over OpenMP threads (gemm_threads()
-// of them) when the batch is large enough; workspaces are allocated by reserve() (or on the
-// first batch larger than any before), never per step.
+// of them) when the batch is large enough; results do not depend on the thread count.
+// Workspaces are allocated by reserve() (or on the first batch larger than any before), never
+// per step.
 template <typename Scalar>
 class Conv2d final : public Layer<Scalar>, public ImageLayer {
  public:
@@ -66,7 +67,9 @@ class Conv2d final : public Layer<Scalar>, public ImageLayer {
   ImageShape input_, output_;
   Index kernel_h_, kernel_w_, stride_, padding_;
   Matrix<Scalar> weights_, weights_gradient_, bias_, bias_gradient_;
-  // One im2col buffer ((C_in·kh·kw) × (H_out·W_out)) and one dW partial sum per thread.
+  // One im2col buffer ((C_in·kh·kw) × (H_out·W_out)) per thread; one dW partial sum per chunk
+  // of samples (a fixed number of chunks, so dW does not depend on the thread count).
+  static constexpr Index kWeightChunks = 8;
   std::vector<Matrix<Scalar>> columns_, weight_partials_;
 };
 
