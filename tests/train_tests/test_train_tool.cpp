@@ -119,6 +119,13 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
   CHECK(npz.at("layer2.dense.W").shape == std::vector<Index>{9, 6});
   CHECK(npz.at("layer4.dense.W").shape == std::vector<Index>{7, 10});
   CHECK(npz.at("layer0.dense.W").dtype == NpyDtype::Float32);
+  // ... and numpy reads it.
+  const CommandResult numpy = run_command("/usr/bin/python3 -c \"import numpy as np; d = np.load('" + model +
+                                          "'); print(sorted(d.files), d['layer0.dense.W'].shape, "
+                                          "d['layer4.dense.W'].dtype)\"");
+  INFO(numpy.output);
+  REQUIRE_MESSAGE(numpy.status == 0, "numpy could not read the checkpoint (needs python3-numpy)");
+  CHECK(contains(numpy.output, "['layer0.dense.W', 'layer2.dense.W', 'layer4.dense.W'] (785, 8) float32"));
 
   // The log: a header and one row per step; the test passes at steps 5, 10 and 12.
   std::ifstream in(log);
