@@ -197,7 +197,8 @@ void plot_series(const std::vector<Series>& series, const std::string& png_path,
   if (point_count(series) == 0)
     throw std::invalid_argument("plot_series(" + png_path + "): no points to draw (every series is empty)");
   detail::render(png_path, options, [&](Gnuplot& gp) {
-    gp << "set grid\nset key below horizontal\nset autoscale xfix\n";
+    // Head-room above the data for the legend, so it hides no point.
+    gp << "set grid\nset key top right box opaque\nset autoscale xfix\nset offsets 0, 0, graph 0.22, 0\n";
     if (!options.title.empty()) gp << "set title " << quote(options.title) << "\n";
     gp << "set xlabel " << quote(options.x_label) << "\n";
     gp << "set ylabel " << quote(options.y_label) << "\n";
