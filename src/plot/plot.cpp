@@ -86,7 +86,7 @@ void plot_training_progress(const std::vector<Series>& losses, const std::vector
       }
 
   detail::render(png_path, options, [&](Gnuplot& gp) {
-    gp << "set grid\n";
+    gp << "set grid\nset lmargin 10\n";  // one left margin: the panels' x axes line up
     if (x_min < x_max) gp << "set xrange [" << x_min << ":" << x_max << "]\n";
     if (panels.size() == 2)
       gp << "set multiplot layout 2,1" << (options.title.empty() ? "" : " title " + quote(options.title)) << "\n";
