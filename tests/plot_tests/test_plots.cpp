@@ -267,6 +267,39 @@ TEST_CASE("bad arguments: sizes, mismatched series, a folder that does not exist
   CHECK_THROWS_WITH_AS(plot_series({s}, missing_dir, PlotOptions{}), doctest::Contains(missing_dir.c_str()), PlotError);
 }
 
+TEST_CASE("show with a display: the same figure goes to a persistent on-screen gnuplot session") {
+  // A stand-in gnuplot: it claims an on-screen terminal (qt), records the window session (the
+  // one started with -persist) instead of opening a window, and hands the rest to the real one.
+  TempDir dir;
+  const std::string real = find_gnuplot(), fake = dir.file("gnuplot-with-qt");
+  {
+    std::ofstream script(fake);
+    script << "#!/bin/sh\n"
+           << "input=" << shell_quote(dir.file("stdin-")) << "$$\n"
+           << "cat > \"$input\"\n"
+           << "if grep -q 'print GPVAL_TERMINALS' \"$input\"; then echo ' png pngcairo qt '; exit 0; fi\n"
+           << "case \" $* \" in *' -persist '*) cp \"$input\" " << shell_quote(dir.file("window.gp"))
+           << "; exit 0;; esac\n"
+           << "exec " << shell_quote(real) << " < \"$input\"\n";
+  }
+  fs::permissions(fake, fs::perms::owner_all);
+  ScopedEnv gnuplot("EIGENNET_GNUPLOT", fake.c_str());
+  ScopedEnv display("DISPLAY", ":0");
+  PlotOptions options;
+  options.show = true;
+  options.width = 640, options.height = 480;
+  options.title = "on screen";
+  Series s{"line", {0, 1, 2, 3}, {1, 3, 2, 4}, ""};
+  plot_series({s}, dir.file("shown.png"), options);
+  require_png(dir.file("shown.png"), 640, 480);
+  const std::string window = read_file(dir.file("window.gp"));
+  INFO(window);
+  CHECK(contains(window, "set terminal qt size 640,480"));
+  CHECK(contains(window, "set title 'on screen'"));
+  CHECK(contains(window, "plot '-' using 1:2 with lines"));
+  CHECK_FALSE(contains(window, "set output"));
+}
+
 TEST_CASE("show without a display writes the PNG and says why there is no window") {
   TempDir dir;
   ScopedEnv no_display("DISPLAY", nullptr);
