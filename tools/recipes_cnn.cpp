@@ -1,14 +1,130 @@
-// The CNN recipes (notebook-cnn, lenet) are registered here by the CNN engineer, who replaces
-// this file. Until then it registers nothing, so train-mnist lists only the MLP recipes.
+// The CNN recipes of issue 5: notebook-cnn (the notebook's convolutional network, step by step
+// as the notebook runs it) and lenet (a deeper network past 99% on MNIST).
 //
-// To add one: build the network in a generic builder and register it, e.g.
-//   register_recipe(make_recipe("lenet", "LeNet-5 ...", settings,
-//       [](auto tag, const Settings& s, RandomState& rng) { ... return model; }));
-// with recipe.image_rows/image_cols set to the input images it takes (28×28 for MNIST).
+// Images are 28×28 rows of 784 pixels, channel-major (1×28×28); every feature map keeps that
+// layout (C×H×W in each row, PyTorch's NCHW order), so the dense layer after the last pooling
+// takes the maps as they are: flattening is the identity and needs no layer.
+#include <cmath>
+
+#include "eigennet/conv2d.hpp"
+#include "eigennet/dense.hpp"
+#include "eigennet/maxpool2d.hpp"
+#include "eigennet/relu.hpp"
 #include "recipes.hpp"
 
 namespace eigennet::tools {
 
-void register_cnn_recipes() {}
+namespace {
+
+// Draws a convolution's W (C_out × C_in·kh·kw, PyTorch's (out, in, kh, kw) order) and then its
+// bias (C_out), as initialize() does for a dense layer's W and bias row:
+//   normal / uniform: W and b from the distribution;  torch: W and b ~ U(±1/√fan_in) (PyTorch's
+//   Conv2d default);  glorot: W ~ U(±√(6/(fan_in+fan_out))), b = 0;  he: W ~ N(0, √(2/fan_in)),
+//   b = 0;  with fan_in = C_in·kh·kw and fan_out = C_out·kh·kw.
+template <typename Scalar>
+void initialize_conv(Conv2d<Scalar>& conv, RandomState& rng, const InitOptions& init) {
+  const double fan_in = double(conv.weights().cols());
+  const double fan_out = double(conv.weights().rows() * conv.kernel_h() * conv.kernel_w());
+  switch (init.scheme) {
+    case InitScheme::Normal:
+      rng.fill_normal(conv.weights(), init.a, init.b);
+      rng.fill_normal(conv.bias(), init.a, init.b);
+      break;
+    case InitScheme::Uniform:
+      rng.fill_uniform(conv.weights(), init.a, init.b);
+      rng.fill_uniform(conv.bias(), init.a, init.b);
+      break;
+    case InitScheme::TorchDefault: {
+      const double bound = 1.0 / std::sqrt(fan_in);
+      rng.fill_uniform(conv.weights(), -bound, bound);
+      rng.fill_uniform(conv.bias(), -bound, bound);
+      break;
+    }
+    case InitScheme::Glorot: {
+      const double bound = std::sqrt(6.0 / (fan_in + fan_out));
+      rng.fill_uniform(conv.weights(), -bound, bound);
+      conv.bias().setZero();
+      break;
+    }
+    case InitScheme::He:
+      rng.fill_normal(conv.weights(), 0.0, std::sqrt(2.0 / fan_in));
+      conv.bias().setZero();
+      break;
+  }
+}
+
+// conv (k×k, stride 1, no padding) → ReLU → max-pool; returns the pool's output shape.
+template <typename Scalar>
+ImageShape add_conv_block(Network<Scalar>& net, RandomState& rng, const InitOptions& init, ImageShape input,
+                          Index channels, Index kernel, Index pool, bool ceil_mode) {
+  auto& conv = net.template emplace<Conv2d<Scalar>>(input, channels, kernel);
+  initialize_conv(conv, rng, init);
+  net.template emplace<Relu<Scalar>>(conv.output_size());
+  return net.template emplace<MaxPool2d<Scalar>>(conv.output_shape(), pool, pool, 0, ceil_mode).output_shape();
+}
+
+}  // namespace
+
+void register_cnn_recipes() {
+  // The notebook's CNN, step by step as the notebook runs it.
+  Settings notebook;
+  notebook.dtype = "float";
+  notebook.init = {InitScheme::Normal, 0.0, 0.01};
+  notebook.seed = 42;
+  notebook.optimizer = "sgd";
+  notebook.learning_rate = 1e-2;
+  notebook.batch_size = 40;
+  notebook.iterations = 400;
+  notebook.test_every = 10;
+  notebook.normalization = "whole-set";
+  notebook.batch_rule = BatchRule::WithReplacement;
+  register_recipe(make_recipe(
+      "notebook-cnn",
+      "the notebook's CNN: conv 5×5 1→10 (+bias) → ReLU → max-pool 2×2 stride 2 ceil_mode → flatten (1440) → "
+      "dense 1440→10 (+bias), softmax cross-entropy, float32; normal(0, 0.01) from RandomState(42) drawn as conv W "
+      "(10,1,5,5), conv b (10), dense W (1440,10), dense b (10); whole-set normalisation, SGD lr 0.01, batch 40 by "
+      "randint(0, 60000, 40), 400 iterations, test every 10",
+      notebook, [](auto tag, const Settings& s, RandomState& rng) {
+        using Scalar = decltype(tag);
+        Model<Scalar> m;
+        const ImageShape maps = add_conv_block(m.network, rng, s.init, ImageShape{1, 28, 28}, 10, 5, 2, true);
+        // eigennet's dense W is (1440+1)×10 with the bias as its last row: drawing the whole
+        // matrix in row order draws the (1440,10) weights, then the (10) bias, as the notebook.
+        initialize(m.network.template emplace<Dense<Scalar>>(maps.size(), 10), rng, s.init);
+        m.loss = std::make_unique<SoftmaxCrossEntropy<Scalar>>();
+        m.optimizer = make_optimizer<Scalar>(s, m.network);
+        return m;
+      }));
+
+  // A LeNet-5-like network (Caffe's LeNet: 20 and 50 feature maps, a 500-wide hidden layer).
+  Settings lenet;
+  lenet.dtype = "float";
+  lenet.init = {InitScheme::TorchDefault, 0.0, 0.0};
+  lenet.seed = 0;
+  lenet.optimizer = "adam";
+  lenet.learning_rate = 1e-3;
+  lenet.batch_size = 64;
+  lenet.epochs = 8;
+  lenet.normalization = "fixed";
+  lenet.fixed_normalization = kMnistNormalization;
+  lenet.batch_rule = BatchRule::ShuffledEpochs;
+  register_recipe(make_recipe(
+      "lenet",
+      "LeNet-like CNN: conv 5×5 1→20 → ReLU → max-pool 2 → conv 5×5 20→50 → ReLU → max-pool 2 → dense 800→500 → "
+      "ReLU → dense 500→10, softmax cross-entropy, float32; PyTorch-default init U(±1/√fan_in); normalised with "
+      "(0.1307, 0.3081); Adam lr 0.001, batch 64, 8 shuffled epochs",
+      lenet, [](auto tag, const Settings& s, RandomState& rng) {
+        using Scalar = decltype(tag);
+        Model<Scalar> m;
+        ImageShape maps = add_conv_block(m.network, rng, s.init, ImageShape{1, 28, 28}, 20, 5, 2, false);
+        maps = add_conv_block(m.network, rng, s.init, maps, 50, 5, 2, false);
+        initialize(m.network.template emplace<Dense<Scalar>>(maps.size(), 500), rng, s.init);
+        m.network.template emplace<Relu<Scalar>>(500);
+        initialize(m.network.template emplace<Dense<Scalar>>(500, 10), rng, s.init);
+        m.loss = std::make_unique<SoftmaxCrossEntropy<Scalar>>();
+        m.optimizer = make_optimizer<Scalar>(s, m.network);
+        return m;
+      }));
+}
 
 }  // namespace eigennet::tools
