@@ -53,7 +53,8 @@ int Conv2d<Scalar>::threads_for(Index batch) const {
 
 template <typename Scalar>
 void Conv2d<Scalar>::ensure_workspaces(int threads) {
-  if (weight_partials_.empty()) weight_partials_.assign(kWeightChunks, Matrix<Scalar>::Zero(weights_.rows(), weights_.cols()));
+  if (weight_partials_.empty())
+    weight_partials_.assign(kWeightChunks, Matrix<Scalar>::Zero(weights_.rows(), weights_.cols()));
   const auto count = static_cast<std::size_t>(threads);
   if (columns_.size() >= count) return;
   columns_.resize(count);
