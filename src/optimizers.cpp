@@ -1,9 +1,34 @@
+#include <algorithm>
 #include <cmath>
 
+#include "eigennet/gemm.hpp"
 #include "eigennet/optimizer.hpp"
 
 namespace eigennet {
 namespace {
+
+// A parameter's storage as one flat array (every Matrix is contiguous).
+template <typename Scalar>
+Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> flat(Matrix<Scalar>& m) {
+  return {m.data(), m.size()};
+}
+
+// Calls update(begin, count) on consecutive slices of [0, size): on gemm_threads() OpenMP
+// threads when every thread gets 64k entries or more (a large layer: SGD on W1's 785×1000 takes
+// 120 µs on one thread, 52 µs on two, on the machine of tools/bench/README.md), else once.
+// Updates are elementwise, so the result does not depend on the split.
+template <typename Update>
+void for_slices(Index size, const Update& update) {
+  const int threads = static_cast<int>(std::min<Index>(gemm_threads(), size / (Index(1) << 16)));
+  if (threads <= 1) return update(0, size);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; ++t) {
+    // Slice boundaries on multiples of 16 entries (whole cache lines for float).
+    const Index begin = (size * t / threads) & ~Index(15);
+    const Index end = t + 1 == threads ? size : (size * (t + 1) / threads) & ~Index(15);
+    update(begin, end - begin);
+  }
+}
 
 // One zero matrix per parameter, of its shape.
 template <typename Scalar>
@@ -36,7 +61,11 @@ Sgd<Scalar>::Sgd(ParameterList<Scalar> parameters, double learning_rate) : Optim
 template <typename Scalar>
 void Sgd<Scalar>::step() {
   const Scalar lr = Scalar(this->learning_rate_);
-  for (auto& p : this->parameters_) *p.value -= lr * *p.gradient;
+  for (auto& p : this->parameters_) {
+    auto w = flat(*p.value);
+    auto g = flat(*p.gradient);
+    for_slices(w.size(), [&](Index begin, Index count) { w.segment(begin, count) -= lr * g.segment(begin, count); });
+  }
 }
 
 template <typename Scalar>
@@ -54,11 +83,18 @@ void Momentum<Scalar>::step() {
   const Scalar lr = Scalar(this->learning_rate_), mu = Scalar(momentum_);
   for (std::size_t i = 0; i < this->parameters_.size(); ++i) {
     auto& p = this->parameters_[i];
-    velocity_[i] = mu * velocity_[i] + *p.gradient;
-    if (nesterov_)
-      *p.value -= lr * (*p.gradient + mu * velocity_[i]);
-    else
-      *p.value -= lr * velocity_[i];
+    auto w = flat(*p.value);
+    auto g = flat(*p.gradient);
+    auto v = flat(velocity_[i]);
+    for_slices(w.size(), [&](Index begin, Index count) {
+      auto vs = v.segment(begin, count);
+      auto gs = g.segment(begin, count);
+      vs = mu * vs + gs;
+      if (nesterov_)
+        w.segment(begin, count) -= lr * (gs + mu * vs);
+      else
+        w.segment(begin, count) -= lr * vs;
+    });
   }
 }
 
@@ -83,11 +119,19 @@ void Adam<Scalar>::step() {
   const Scalar sqrt_correction2 = Scalar(std::sqrt(correction2));
   for (std::size_t i = 0; i < this->parameters_.size(); ++i) {
     auto& p = this->parameters_[i];
-    auto g = p.gradient->array();
-    first_moment_[i].array() = b1 * first_moment_[i].array() + (Scalar(1) - b1) * g;
-    second_moment_[i].array() = b2 * second_moment_[i].array() + (Scalar(1) - b2) * g.square();
-    // PyTorch's arrangement: denominator √v / √(1−β2^t) + eps.
-    p.value->array() -= step_size * first_moment_[i].array() / (second_moment_[i].array().sqrt() / sqrt_correction2 + eps);
+    auto w = flat(*p.value);
+    auto g_all = flat(*p.gradient);
+    auto m_all = flat(first_moment_[i]);
+    auto v_all = flat(second_moment_[i]);
+    for_slices(w.size(), [&](Index begin, Index count) {
+      auto g = g_all.segment(begin, count);
+      auto m = m_all.segment(begin, count);
+      auto v = v_all.segment(begin, count);
+      m = b1 * m + (Scalar(1) - b1) * g;
+      v = b2 * v + (Scalar(1) - b2) * g.square();
+      // PyTorch's arrangement: denominator √v / √(1−β2^t) + eps.
+      w.segment(begin, count) -= step_size * m / (v.sqrt() / sqrt_correction2 + eps);
+    });
   }
 }
 
