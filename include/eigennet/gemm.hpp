@@ -32,6 +32,14 @@ class GemmBackend {
 
 // Installs a backend for all later gemm() calls; nullptr restores the built-in Eigen backend.
 void set_gemm_backend(std::shared_ptr<GemmBackend> backend);
+
+// The OpenBLAS backend ("openblas+eigen"), or nullptr where eigennet was built without it
+// (meson -Dblas=disabled, or no OpenBLAS found). Where it was built it is the backend in use from
+// the start; set_gemm_backend(nullptr) switches to Eigen's kernels. It splits products over
+// threads as the built-in backend does and runs single-threaded cblas_sgemm/cblas_dgemm on each
+// part (it sets OpenBLAS's own thread count to 1), except for thin products (k < 128, n ≥ 16),
+// which stay on Eigen's kernel, faster for them (measurements: tools/bench/README.md).
+std::shared_ptr<GemmBackend> openblas_gemm_backend();
 // Name of the backend in use ("eigen" for the built-in one).
 const char* gemm_backend_name();
 
