@@ -1,0 +1,314 @@
+// eigennet-bench: times eigennet training steps of an MLP (dense layers with ReLU between them,
+// softmax cross-entropy, plain SGD) and prints ONE JSON line: the seconds of each timed block,
+// the heap allocations per step after warm-up, and the peak memory (maxrss) of the run.
+//
+// It is one of the programs that tools/bench/run.py runs side by side; the PyTorch and numpy
+// peers (peer_torch.py, peer_numpy.py) and the OpenBLAS GEMM-only bound (gemm-bound) take the
+// same flags, so every implementation runs the same workload:
+//
+//   eigennet-bench --layers 784,1000,10 --batch 40 --dtype float32 --rule random
+//                  --warmup 5 --steps 50 --blocks 7 --threads 2 --data /path/to/mnist
+//
+// A step is: next batch indices (numpy's randint with replacement, or a shuffled epoch), gather
+// the rows, forward, loss (checked for NaN/Inf), backward, SGD update. With --rule epochs a
+// block is one whole epoch (a fresh permutation of the training set, then every batch of it).
+//
+// Exit codes: 0 ok; 1 bad input (data not found, shapes); 2 training diverged; CLI11's codes
+// for a bad command line.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "eigennet/data/batching.hpp"
+#include "eigennet/data/error.hpp"
+#include "eigennet/data/mnist.hpp"
+#include "eigennet/data/preprocess.hpp"
+#include "eigennet/dense.hpp"
+#include "eigennet/gemm.hpp"
+#include "eigennet/init.hpp"
+#include "eigennet/loss.hpp"
+#include "eigennet/network.hpp"
+#include "eigennet/optimizer.hpp"
+#include "eigennet/relu.hpp"
+
+// ---- counting allocator (glibc), the same idea as tests/core/test_network.cpp ----------------
+// Every malloc-family call of the process is counted, so the count also sees std::vector,
+// std::string and OpenMP allocations, not only Eigen's.
+#ifdef __GLIBC__
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+}
+static std::atomic<long> allocation_count{0};
+extern "C" void* malloc(size_t n) {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(n);
+}
+extern "C" void* calloc(size_t n, size_t size) {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(n, size);
+}
+extern "C" void* realloc(void* p, size_t n) {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(p, n);
+}
+extern "C" void* memalign(size_t alignment, size_t n) {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, n);
+}
+extern "C" void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
+extern "C" int posix_memalign(void** out, size_t alignment, size_t n) {
+  *out = memalign(alignment, n);
+  return *out ? 0 : 12;  // ENOMEM
+}
+static long allocations() { return allocation_count.load(); }
+static const bool kCountsAllocations = true;
+#else
+static long allocations() { return 0; }
+static const bool kCountsAllocations = false;
+#endif
+
+using namespace eigennet;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A step's loss was NaN or ±Inf (exit code 2).
+class Diverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  std::vector<Index> layers{784, 1000, 10};
+  Index batch = 40;
+  std::string dtype = "float32";
+  std::string rule = "random";  // random (with replacement) | epochs (shuffled epochs)
+  double learning_rate = 0.01;
+  int warmup = 5;   // untimed steps first
+  int steps = 50;   // steps per timed block (rule random)
+  int blocks = 7;   // timed blocks
+  int threads = 1;
+  std::string data_dir;  // empty: EIGENNET_MNIST_DIR, then the data layer's default folders
+  bool random_data = false;
+  unsigned seed = 0;
+  std::string gemm = "default";
+};
+
+// The training inputs (N×D, pixels/255) and labels; random data of MNIST's shape on request.
+template <typename Scalar>
+struct TrainingSet {
+  Matrix<Scalar> x;
+  Labels labels;
+  std::string source;
+};
+
+template <typename Scalar>
+TrainingSet<Scalar> load_training_set(const Options& o) {
+  TrainingSet<Scalar> set;
+  const Index features = o.layers.front(), classes = o.layers.back();
+  if (o.random_data) {
+    RandomState rng(o.seed + 1);
+    set.x.resize(60000, features);
+    rng.fill_uniform(set.x, 0.0, 1.0);
+    set.labels.resize(60000);
+    rng.randint(0, static_cast<std::int32_t>(classes), set.labels);
+    set.source = "random";
+    return set;
+  }
+  std::string dir = o.data_dir;
+  if (dir.empty()) {
+    const MnistDirSearch search = find_mnist_dir();
+    if (!search.found())
+      throw DataError("MNIST not found; set EIGENNET_MNIST_DIR, pass --data DIR, or use --random-data. Searched:\n" +
+                      search.report());
+    dir = search.directory;
+  }
+  MnistData mnist = load_mnist(dir);
+  if (mnist.train.pixels.cols() != features)
+    throw std::invalid_argument("--layers starts with " + std::to_string(features) + " inputs but the images of " +
+                                mnist.train.images_path + " have " + std::to_string(mnist.train.pixels.cols()) +
+                                " pixels");
+  if (classes < 10)
+    throw std::invalid_argument("--layers ends with " + std::to_string(classes) + " outputs; MNIST has 10 classes");
+  set.x = to_unit_scale<Scalar>(mnist.train.pixels);
+  set.labels = mnist.train.labels;
+  set.source = "mnist:" + mnist.directory;
+  return set;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+template <typename Scalar>
+int run(const Options& o) {
+  TrainingSet<Scalar> data = load_training_set<Scalar>(o);
+  const Index n = data.x.rows();
+
+  Network<Scalar> net;
+  RandomState init_rng(o.seed);
+  for (std::size_t i = 0; i + 1 < o.layers.size(); ++i) {
+    initialize(net.template emplace<Dense<Scalar>>(o.layers[i], o.layers[i + 1]), init_rng, {InitScheme::He});
+    if (i + 2 < o.layers.size()) net.template emplace<Relu<Scalar>>(o.layers[i + 1]);
+  }
+  net.reserve(o.batch);
+  SoftmaxCrossEntropy<Scalar> loss;
+  Sgd<Scalar> sgd(net.parameters(), o.learning_rate);
+  Batch<Scalar> batch(o.batch, data.x.cols());
+
+  long step_number = 0;
+  Scalar last_loss = 0;
+  auto step = [&](BatchSampler& sampler) {
+    batch.gather(data.x, data.labels, sampler.next());
+    last_loss = net.forward_backward(batch.x(), batch.labels(), loss);
+    ++step_number;
+    if (!std::isfinite(last_loss)) {
+      std::ostringstream message;
+      message << "training diverged at step " << step_number << ": loss " << last_loss << " (learning rate "
+              << o.learning_rate << ")";
+      throw Diverged(message.str());
+    }
+    sgd.step();
+  };
+
+  const bool epochs = o.rule == "epochs";
+  const BatchRule rule = epochs ? BatchRule::ShuffledEpochs : BatchRule::WithReplacement;
+  RandomState batch_rng(o.seed + 2);
+  BatchSampler warmup_sampler(n, o.batch, rule, batch_rng);
+  for (int i = 0; i < o.warmup; ++i) step(warmup_sampler);
+  // A fresh sampler, so that with --rule epochs every timed block is exactly one epoch.
+  BatchSampler sampler(n, o.batch, rule, batch_rng);
+  const Index steps_per_block = epochs ? sampler.batches_per_epoch() : o.steps;
+
+  std::vector<double> seconds;
+  seconds.reserve(static_cast<std::size_t>(o.blocks));
+  const long allocations_before = allocations();
+  for (int b = 0; b < o.blocks; ++b) {
+    const auto start = Clock::now();
+    for (Index s = 0; s < steps_per_block; ++s) step(sampler);
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  const long allocated = allocations() - allocations_before;
+  const long timed_steps = long(steps_per_block) * o.blocks;
+
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::ostringstream out;
+  out.precision(9);
+  out << "{\"impl\": \"eigennet\", \"threads\": " << o.threads << ", \"dtype\": " << json_string(o.dtype)
+      << ", \"gemm\": " << json_string(gemm_backend_name()) << ", \"steps_per_block\": " << steps_per_block
+      << ", \"block_seconds\": [";
+  for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
+  out << "], \"timed_steps\": " << timed_steps << ", \"allocations\": ";
+  if (kCountsAllocations)
+    out << allocated << ", \"allocations_per_step\": " << double(allocated) / double(timed_steps);
+  else
+    out << "null, \"allocations_per_step\": null";
+  out << ", \"maxrss_kb\": " << usage.ru_maxrss << ", \"final_loss\": " << double(last_loss)
+      << ", \"data\": " << json_string(data.source) << "}";
+  std::cout << out.str() << std::endl;
+  return 0;
+}
+
+std::vector<Index> parse_layers(const std::string& text) {
+  std::vector<Index> sizes;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    long long value = -1;
+    try {
+      value = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || value <= 0)
+      throw std::invalid_argument("--layers: '" + item + "' in '" + text + "' is not a positive integer");
+    sizes.push_back(static_cast<Index>(value));
+  }
+  if (sizes.size() < 2)
+    throw std::invalid_argument("--layers needs at least an input and an output size, e.g. 784,1000,10; got '" +
+                                text + "'");
+  return sizes;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  std::string layers = "784,1000,10";
+  CLI::App app{"eigennet-bench: times eigennet MLP training steps; prints one JSON line (see tools/bench/README.md)"};
+  app.add_option("--layers", layers, "layer sizes, ReLU between dense layers")->capture_default_str();
+  app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--dtype", o.dtype, "float32 or float64")->check(CLI::IsMember({"float32", "float64"}))
+      ->capture_default_str();
+  app.add_option("--rule", o.rule, "random: batches drawn with replacement; epochs: shuffled epochs, a block = an epoch")
+      ->check(CLI::IsMember({"random", "epochs"}))->capture_default_str();
+  app.add_option("--lr", o.learning_rate, "SGD learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--warmup", o.warmup, "untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--steps", o.steps, "steps per timed block (rule random)")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--blocks", o.blocks, "timed blocks")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--threads", o.threads, "GEMM/OpenMP threads")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--data", o.data_dir, "MNIST folder (default: $EIGENNET_MNIST_DIR, then the usual places)");
+  app.add_flag("--random-data", o.random_data, "uniform random inputs of MNIST's shape instead of MNIST");
+  app.add_option("--seed", o.seed, "seed of the initial weights and the batch draws")->capture_default_str();
+  app.add_option("--gemm", o.gemm, "GEMM backend: default (the build's), eigen, or openblas (built with -Dblas)")
+      ->check(CLI::IsMember({"default", "eigen", "openblas"}))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    o.layers = parse_layers(layers);
+    set_gemm_threads(o.threads);
+#ifdef _OPENMP
+    omp_set_num_threads(o.threads);
+#endif
+    if (o.gemm == "eigen") set_gemm_backend(nullptr);
+    if (o.gemm == "openblas") {
+      auto backend = openblas_gemm_backend();
+      if (!backend) {
+        std::cerr << "eigennet-bench: --gemm openblas: eigennet was built without OpenBLAS (meson -Dblas=enabled)\n";
+        return 1;
+      }
+      set_gemm_backend(backend);
+    }
+    return o.dtype == "float64" ? run<double>(o) : run<float>(o);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "eigennet-bench: " << e.what() << "\n";
+    return 1;
+  } catch (const DataError& e) {
+    std::cerr << "eigennet-bench: " << e.what() << "\n";
+    return 1;
+  } catch (const Diverged& e) {
+    std::cerr << "eigennet-bench: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "eigennet-bench: " << e.what() << "\n";
+    return 1;
+  }
+}

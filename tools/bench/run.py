@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""The benchmark of issue 6: eigennet and its peers side by side, in one run.
+
+For each workload (W1–W6 below; W6 is the notebook CNN step, from the CNN bench) it runs,
+one after the other on the same machine:
+  eigennet       eigennet-bench (this build, its default GEMM backend)
+  eigennet-alt   eigennet-bench with the other GEMM backend (only where built with -Dblas)
+  PyTorch        peer_torch.py   (Debian python3-torch, CPU)
+  numpy          peer_numpy.py   (Debian python3-numpy; the notebook's closed form)
+  OpenBLAS GEMM  gemm-bound      (cblas_sgemm/dgemm on exactly the step's GEMM shapes)
+each at 1 and 2 threads, keeps each one's best thread setting, and prints the table of medians
+with the ratios eigennet/peer and eigennet's fraction of the GEMM-only bound. A peer that is
+not installed is skipped with a message; no number is ever made up.
+
+Only the standard library is used here (any python3 runs it); the peers need an interpreter
+with numpy/torch, looked for as /usr/bin/python3, then this interpreter.
+
+  tools/bench/run.sh [BUILD_DIR]           # default ./build
+  python3 tools/bench/run.py --build-dir build --only W1,W4 --json results.json
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+# The workloads of issue 6. Every implementation gets the same flags.
+#   metric: steps/s (higher is better), s/epoch (lower is better), GFLOP/s (higher is better,
+#   6·B·Σ fan_in·fan_out per step).
+WORKLOADS = [
+    dict(name="W1", title="notebook MLP 784→1000→10, batch 40, float32", layers=[784, 1000, 10], batch=40,
+         dtype="float32", rule="random", lr=0.01, metric="steps/s", warmup=100, steps=50, blocks=7),
+    dict(name="W2", title="notebook MLP 784→1000→10, batch 256, float32", layers=[784, 1000, 10], batch=256,
+         dtype="float32", rule="random", lr=0.01, metric="steps/s", warmup=20, steps=10, blocks=7),
+    dict(name="W3", title="practical MLP 784→64→32→10, batch 100, float32, epoch of 60,000", layers=[784, 64, 32, 10],
+         batch=100, dtype="float32", rule="epochs", lr=0.05, metric="s/epoch", warmup=100, steps=600, blocks=3),
+    dict(name="W4", title="large MLP 784→4096→4096→10, batch 1024, float32", layers=[784, 4096, 4096, 10],
+         batch=1024, dtype="float32", rule="random", lr=0.01, metric="GFLOP/s", warmup=1, steps=1, blocks=4),
+    dict(name="W5", title="notebook MLP 784→1000→10, batch 40, float64", layers=[784, 1000, 10], batch=40,
+         dtype="float64", rule="random", lr=0.01, metric="steps/s", warmup=100, steps=50, blocks=7),
+    # The notebook CNN step (conv 5×5 1→10, ReLU, max-pool 2, dense 1440→10, batch 40): the CNN
+    # engineer's bench-cnn for eigennet and TorchStep of tools/bench_cnn.py for PyTorch (through
+    # peer_torch_cnn.py); random normal inputs; no numpy peer and no GEMM bound for it.
+    dict(name="W6", title="notebook CNN step, batch 40, float32 (random inputs)", kind="cnn", batch=40,
+         dtype="float32", metric="steps/s", warmup=100, steps=50, blocks=7),
+]
+
+# Targets of issue 6: (workload, against, threshold). "peer": eigennet/best peer in the
+# workload's metric (for s/epoch: eigennet's time / the peer's time, so ≤); "bound": eigennet's
+# fraction of the GEMM-only bound's speed.
+TARGETS = [
+    ("W1", "peer", ">=", 1.5),
+    ("W1", "bound", ">=", 0.85),
+    ("W3", "peer", "<=", 0.5),
+    ("W4", "bound", ">=", 0.90),
+    ("W5", "peer", ">=", 1.5),
+]
+
+PEERS = ["torch", "numpy"]
+LABEL = {"torch": "PyTorch", "numpy": "numpy",
+         "openblas-gemm": "OpenBLAS GEMM"}
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def flops_per_step(w):
+    if "layers" not in w:
+        return float("nan")
+    return 6.0 * w["batch"] * sum(a * b for a, b in zip(w["layers"][:-1], w["layers"][1:]))
+
+
+def metric_values(w, result):
+    """The per-block values of the workload's metric."""
+    out = []
+    for s in result["block_seconds"]:
+        if w["metric"] == "s/epoch":
+            out.append(s)
+        elif w["metric"] == "steps/s":
+            out.append(result["steps_per_block"] / s)
+        else:
+            out.append(flops_per_step(w) * result["steps_per_block"] / s / 1e9)
+    return out
+
+
+def better(w, a, b):
+    """True when metric value a beats b."""
+    return a < b if w["metric"] == "s/epoch" else a > b
+
+
+def speed_ratio(w, a, b):
+    """How many times faster a is than b (>1: a faster), whatever the metric's direction."""
+    return b / a if w["metric"] == "s/epoch" else a / b
+
+
+def find_mnist(explicit):
+    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    candidates = [explicit] if explicit else [os.environ.get("EIGENNET_MNIST_DIR", ""),
+                                              os.path.join(REPO, "data", "mnist"), "/usr/share/datasets/mnist",
+                                              os.path.expanduser("~/.cache/mnist")]
+    for folder in candidates:
+        if folder and all(os.path.isfile(os.path.join(folder, n)) or os.path.isfile(os.path.join(folder, n + ".gz"))
+                          for n in names):
+            return os.path.abspath(folder)
+    return ""
+
+
+def python_with(module):
+    """An interpreter that can import `module`, or None."""
+    for candidate in ("/usr/bin/python3", sys.executable, shutil.which("python3")):
+        if not candidate or not os.path.exists(candidate):
+            continue
+        try:
+            ok = subprocess.run([candidate, "-c", "import " + module], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, timeout=120).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        if ok:
+            return candidate
+    return None
+
+
+def run_one(command, timeout, env=None):
+    """Runs one implementation; returns (result dict, None) or (None, why it failed)."""
+    try:
+        p = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout,
+                           env=env)
+    except subprocess.TimeoutExpired:
+        return None, "timed out after %d s" % timeout
+    except OSError as e:
+        return None, str(e)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not lines:
+        why = (p.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, "exit %d: %s" % (p.returncode, why)
+    try:
+        return json.loads(lines[-1]), None
+    except ValueError as e:
+        return None, "unreadable output (%s)" % e
+
+
+def fmt(value, metric):
+    if value is None:
+        return "—"
+    if metric == "s/epoch":
+        return "%.3f" % value
+    return "%.1f" % value if value >= 100 else "%.2f" % value
+
+
+def table(rows, header):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(widths[i]) if i == 0 else str(c).rjust(widths[i]) for i, c in enumerate(r))
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def load_line():
+    try:
+        return "load average %.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        return "load average unknown"
+
+
+def main():
+    p = argparse.ArgumentParser(description="eigennet benchmark: eigennet beside PyTorch, numpy and OpenBLAS")
+    p.add_argument("--build-dir", default=os.path.join(REPO, "build"),
+                   help="meson build folder with tools/bench/eigennet-bench (default: build)")
+    p.add_argument("--data", default="", help="MNIST folder (default: $EIGENNET_MNIST_DIR, data/mnist, ...)")
+    p.add_argument("--random-data", action="store_true", help="random inputs of MNIST's shape for every row")
+    p.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W4 (default: all)")
+    p.add_argument("--threads", default="1,2", help="thread settings tried for every implementation")
+    p.add_argument("--impls", default="", help="comma-separated subset of eigennet,eigennet-alt,torch,numpy,"
+                                              "openblas-gemm (default: all available)")
+    p.add_argument("--blocks-scale", type=float, default=1.0, help="scale the timed blocks (e.g. 0.5 for a quick look)")
+    p.add_argument("--rounds", type=int, default=2,
+                   help="spread each workload's blocks over this many rounds of all implementations (default 2)")
+    p.add_argument("--timeout", type=int, default=300, help="seconds allowed to one implementation run")
+    p.add_argument("--json", default="", help="also write every run's raw result to this file")
+    args = p.parse_args()
+
+    build = os.path.abspath(args.build_dir)
+    bench = os.path.join(build, "tools", "bench", "eigennet-bench")
+    if not os.path.isfile(bench):
+        print("run.py: %s not found; build it first: ninja -C %s tools/bench/eigennet-bench" % (bench, build),
+              file=sys.stderr)
+        return 1
+    gemm_bound = os.path.join(build, "tools", "bench", "gemm-bound")
+    threads = [int(t) for t in args.threads.split(",")]
+    wanted = set(args.impls.split(",")) if args.impls else None
+    workloads = [w for w in WORKLOADS if not args.only or w["name"] in args.only.split(",")]
+
+    started = time.time()
+    log("eigennet benchmark — %s UTC, %s, %d CPUs, %s" % (
+        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), platform.processor() or platform.machine(),
+        os.cpu_count() or 0, load_line()))
+    log("build: %s" % build)
+
+    # Which implementations can run. "eigennet" is the build as configured (its default GEMM
+    # backend); where OpenBLAS was built in, the other backend runs too, as "eigennet-alt".
+    impls = {}
+    tiny = ["--random-data", "--layers", "4,10", "--batch", "2", "--warmup", "0", "--steps", "1", "--blocks", "1"]
+    probe, why = run_one([bench] + tiny, 60)
+    if probe is None:
+        print("run.py: %s does not run: %s" % (bench, why), file=sys.stderr)
+        return 1
+    default_gemm = probe["gemm"]
+    impls["eigennet"] = [bench]
+    LABEL["eigennet"] = "eigennet (%s)" % default_gemm
+    other = "eigen" if default_gemm != "eigen" else "openblas"
+    alt_probe = run_one([bench, "--gemm", other] + tiny, 60)[0]
+    if alt_probe:
+        impls["eigennet-alt"] = [bench, "--gemm", other]
+        LABEL["eigennet-alt"] = "eigennet (%s)" % alt_probe["gemm"]
+    else:
+        log("eigennet with OpenBLAS GEMM: skipped (built without it: meson configure <build> -Dblas=enabled)")
+    for module, script in (("torch", "peer_torch.py"), ("numpy", "peer_numpy.py")):
+        python = python_with(module)
+        if python:
+            impls[module] = [python, os.path.join(HERE, script)]
+        else:
+            log("%s: skipped (no python3 here can import %s; Debian: apt-get install python3-%s)" % (
+                LABEL[module], module, module))
+    if os.path.isfile(gemm_bound):
+        impls["openblas-gemm"] = [gemm_bound]
+    else:
+        log("OpenBLAS GEMM bound: skipped (gemm-bound not built: apt-get install libopenblas-dev, reconfigure)")
+    if wanted:
+        impls = {k: v for k, v in impls.items() if k in wanted}
+
+    data = "" if args.random_data else find_mnist(args.data)
+    if args.data and not data:
+        print("run.py: --data %s does not hold train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]"
+              % args.data, file=sys.stderr)
+        return 1
+    if data:
+        data_args = ["--data", data]
+        log("data: MNIST training set from %s (random batches / shuffled epochs; the GEMM bound uses random matrices)"
+            % data)
+    else:
+        data_args = ["--random-data"]
+        log("data: random inputs of MNIST's shape (60000×784) for every row%s" % (
+            "" if args.random_data else " — MNIST not found (set EIGENNET_MNIST_DIR or --data)"))
+
+    bench_cnn = os.path.join(build, "tools", "bench-cnn")
+    torch_python = impls["torch"][0] if "torch" in impls else None
+
+    def command_for(w, impl, blocks):
+        """The command line of one implementation for workload w, or None where it has no such
+        implementation (with the reason)."""
+        if w.get("kind") == "cnn":
+            common = ["--model", "notebook", "--dtype", w["dtype"], "--batch", str(w["batch"]), "--warmup",
+                      str(w["warmup"]), "--steps", str(w["steps"]), "--blocks", str(blocks)]
+            if impl == "eigennet":
+                if not os.path.isfile(bench_cnn):
+                    return None, "pending: no bench-cnn in %s/tools (ninja -C %s tools/bench-cnn)" % (build, build)
+                return [bench_cnn] + common, None
+            if impl == "torch":
+                return [torch_python, os.path.join(HERE, "peer_torch_cnn.py")] + common, None
+            return None, "no %s implementation of the CNN step" % ("alternative-GEMM" if impl == "eigennet-alt"
+                                                                   else LABEL[impl])
+        common = ["--layers", ",".join(map(str, w["layers"])), "--batch", str(w["batch"]), "--dtype", w["dtype"],
+                  "--rule", w["rule"], "--lr", str(w["lr"]), "--warmup", str(w["warmup"]), "--steps",
+                  str(w["steps"]), "--blocks", str(blocks)] + data_args
+        return impls[impl] + common, None
+
+    def normalise(w, result):
+        """bench-cnn prints ms per step per block; turn that into block seconds."""
+        if "block_seconds" not in result and "ms_per_step_blocks" in result:
+            steps = w["steps"]
+            result["block_seconds"] = [ms * steps / 1000.0 for ms in result["ms_per_step_blocks"]]
+            result["steps_per_block"] = steps
+            result["timed_steps"] = steps * len(result["block_seconds"])
+            result.setdefault("maxrss_kb", None)
+            result.setdefault("allocations", None)
+            result.setdefault("gemm", "")
+        return result
+
+    raw = []
+    summary = {}  # workload -> impl -> the best thread setting's merged result {threads, median, ...}
+    per_thread = {}  # workload -> (impl, threads) -> merged result
+    for w in workloads:
+        log("\n%s  %s" % (w["name"], w["title"]))
+        summary[w["name"]] = {}
+        # The timed blocks are spread over --rounds rounds; each round runs every implementation
+        # at every thread setting once, so a slow phase of the machine hits all of them alike.
+        total_blocks = max(1, int(round(w["blocks"] * args.blocks_scale)))
+        rounds = max(1, min(args.rounds, total_blocks))
+        merged = {}  # (impl, threads) -> result with the blocks of every round
+        skipped = set()
+        for r in range(rounds):
+            blocks = total_blocks * (r + 1) // rounds - total_blocks * r // rounds
+            for impl in impls:
+                for t in threads:
+                    if (impl, t) in skipped:
+                        continue
+                    command, why = command_for(w, impl, blocks)
+                    if command is None:
+                        log("  %-26s skipped — %s" % (LABEL[impl], why))
+                        skipped.update((impl, u) for u in threads)
+                        break
+                    result, why = run_one(command + ["--threads", str(t)], args.timeout)
+                    if result is None:
+                        log("  %-26s %d thr: skipped — %s" % (LABEL[impl], t, why))
+                        skipped.add((impl, t))
+                        merged.pop((impl, t), None)
+                        continue
+                    result = normalise(w, result)
+                    result.update(impl=impl, workload=w["name"], threads=t, round=r + 1)
+                    raw.append(dict(result, block_seconds=list(result["block_seconds"])))
+                    m = merged.get((impl, t))
+                    if m is None:
+                        merged[(impl, t)] = result
+                    else:
+                        m["block_seconds"] += result["block_seconds"]
+                        m["timed_steps"] += result["timed_steps"]
+                        if result.get("maxrss_kb"):
+                            m["maxrss_kb"] = max(m.get("maxrss_kb") or 0, result["maxrss_kb"])
+                        if m.get("allocations") is not None and result.get("allocations") is not None:
+                            m["allocations"] += result["allocations"]
+        per_thread[w["name"]] = merged
+        for impl in impls:
+            best = None
+            for t in threads:
+                result = merged.get((impl, t))
+                if result is None:
+                    continue
+                values = metric_values(w, result)
+                result.update(metric=w["metric"], median=statistics.median(values), min=min(values), max=max(values))
+                extra = ""
+                if result.get("maxrss_kb"):
+                    extra += ", maxrss %.0f MB" % (result["maxrss_kb"] / 1024.0)
+                if result.get("allocations") is not None:
+                    extra += ", %d allocations in %d steps" % (result["allocations"], result["timed_steps"])
+                log("  %-26s %d thr: median %s %s (%d blocks: %s … %s)%s" % (
+                    LABEL[impl], t, fmt(result["median"], w["metric"]), w["metric"], len(values),
+                    fmt(min(values), w["metric"]), fmt(max(values), w["metric"]), extra))
+                if best is None or better(w, result["median"], best["median"]):
+                    best = result
+            if best is not None:
+                summary[w["name"]][impl] = best
+
+    # The tables of medians: the issue's (each implementation at its best thread setting), and
+    # one thread each, which a machine with a busy or throttled second core disturbs far less.
+    def medians_table(pick, title):
+        log("\n== %s ==" % title)
+        header = ["", "metric", LABEL["eigennet"]]
+        if "eigennet-alt" in impls:
+            header.append(LABEL["eigennet-alt"])
+        header += [LABEL[p] for p in PEERS if p in impls]
+        header += ["eigennet/best peer"]
+        if "openblas-gemm" in impls:
+            header += ["GEMM-only bound", "eigennet/bound"]
+        rows, ratios = [], {}
+        for w in workloads:
+            s = {impl: pick(w["name"], impl) for impl in impls}
+            s = {impl: r for impl, r in s.items() if r is not None}
+            cell = lambda impl: ("%s (%d)" % (fmt(s[impl]["median"], w["metric"]), s[impl]["threads"])
+                                 if impl in s else "—")
+            row = [w["name"], w["metric"], cell("eigennet")]
+            if "eigennet-alt" in impls:
+                row.append(cell("eigennet-alt"))
+            row += [cell(p) for p in PEERS if p in impls]
+            e = s.get("eigennet")
+            best_peer = None
+            for r in [s[p] for p in PEERS if p in s]:
+                if best_peer is None or better(w, r["median"], best_peer["median"]):
+                    best_peer = r
+            if e and best_peer:
+                ratios[(w["name"], "peer")] = e["median"] / best_peer["median"]
+                row.append("%.2f (vs %s)" % (ratios[(w["name"], "peer")], LABEL[best_peer["impl"]]))
+            else:
+                row.append("—")
+            if "openblas-gemm" in impls:
+                b = s.get("openblas-gemm")
+                row.append(cell("openblas-gemm"))
+                if e and b:
+                    ratios[(w["name"], "bound")] = speed_ratio(w, e["median"], b["median"])
+                    row.append("%.2f" % ratios[(w["name"], "bound")])
+                else:
+                    row.append("—")
+            rows.append(row)
+        log(table(rows, header))
+        return ratios
+
+    ratios = medians_table(lambda name, impl: summary[name].get(impl),
+                           "Medians, each implementation at its best thread setting (threads in brackets)")
+    log("eigennet/best peer is in the workload's metric: for s/epoch (W3) it is a ratio of times (lower is better),")
+    log("otherwise of speeds. eigennet/bound = eigennet's speed / the speed of a step made of its GEMMs alone.")
+    if 1 in threads and len(threads) > 1:
+        medians_table(lambda name, impl: per_thread[name].get((impl, 1)), "The same, one thread each")
+
+    log("\n== Targets of issue 6 ==")
+    for name, against, op, threshold in TARGETS:
+        if not any(w["name"] == name for w in workloads):
+            continue
+        value = ratios.get((name, against))
+        what = "eigennet/best peer" if against == "peer" else "fraction of the GEMM-only bound"
+        if value is None:
+            log("  %s %s %s %.2f: not measured (a peer or the bound was skipped)" % (name, what, op, threshold))
+            continue
+        met = value >= threshold if op == ">=" else value <= threshold
+        log("  %s %s %s %.2f: %.2f  %s" % (name, what, op, threshold, value, "met" if met else "NOT met"))
+
+    log("\n== Memory and allocations (the eigennet run at its best thread setting) ==")
+    mem_rows = []
+    for w in workloads:
+        s = summary[w["name"]]
+        row = [w["name"]]
+        for impl in ["eigennet"] + [p for p in PEERS if p in impls]:
+            row.append("%.0f" % (s[impl]["maxrss_kb"] / 1024.0) if impl in s and s[impl].get("maxrss_kb") else "—")
+        e = s.get("eigennet")
+        row.append("%d in %d steps" % (e["allocations"], e["timed_steps"]) if e and e.get("allocations") is not None
+                   else "—")
+        mem_rows.append(row)
+    log(table(mem_rows, ["", "eigennet maxrss MB"] + ["%s maxrss MB" % LABEL[p] for p in PEERS if p in impls] +
+              ["eigennet heap allocations after warm-up"]))
+    log("(maxrss includes the training set held as floats: 60000×784×4 B = 188 MB for float32, 376 MB for float64)")
+
+    log("\n%s; total %.0f s" % (load_line(), time.time() - started))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(raw, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
