@@ -91,9 +91,10 @@ int run(const std::string& model, Index batch, Index warmup, Index steps, Index 
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());
   std::printf("{\"impl\": \"eigennet\", \"model\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, \"threads\": %d, "
-              "\"parameters\": %lld, \"ms_per_step_median\": %.4f, \"ms_per_step_blocks\": [",
+              "\"gemm_backend\": \"%s\", \"parameters\": %lld, \"ms_per_step_median\": %.4f, "
+              "\"ms_per_step_blocks\": [",
               model.c_str(), sizeof(Scalar) == 4 ? "float32" : "float64", (long long)batch, gemm_threads(),
-              (long long)net.parameter_count(), sorted[sorted.size() / 2]);
+              gemm_backend_name(), (long long)net.parameter_count(), sorted[sorted.size() / 2]);
   for (std::size_t i = 0; i < ms.size(); ++i) std::printf("%s%.4f", i ? ", " : "", ms[i]);
   std::printf("]}\n");
   return 0;

@@ -119,11 +119,12 @@ def main():
         sys.exit("bench_cnn.py: needs numpy and torch (Debian: /usr/bin/python3 with python3-torch): %s" % e)
     torch.set_num_threads(args.threads)
     step = TorchStep(args, np, torch)
-    eigennet_blocks, torch_blocks, parameters = [], [], None
+    eigennet_blocks, torch_blocks, parameters, backend = [], [], None, "?"
     for round_index in range(args.rounds):
         result = run_eigennet(args)
         eigennet_blocks += result["ms_per_step_blocks"]
         parameters = result["parameters"]
+        backend = result.get("gemm_backend", "?")
         torch_blocks += run_torch(args, step)
         print("round %d/%d: eigennet %.3f ms/step, PyTorch %.3f ms/step (block medians)" %
               (round_index + 1, args.rounds, statistics.median(result["ms_per_step_blocks"]),
@@ -137,9 +138,9 @@ def main():
     print("%s CNN training step (%d parameters), batch %d, %s, %d thread%s; %d blocks of %d steps each:" %
           (args.model, parameters, args.batch, args.dtype, args.threads, "" if args.threads == 1 else "s",
            len(eigennet_blocks), args.steps))
-    print("  %-26s %12s %12s" % ("", "median ms", "best ms"))
-    print("  %-26s %12.3f %12.3f" % ("eigennet", e_med, min(eigennet_blocks)))
-    print("  %-26s %12.3f %12.3f" % ("PyTorch %s CPU" % torch.__version__, t_med, min(torch_blocks)))
+    print("  %-34s %12s %12s" % ("", "median ms", "best ms"))
+    print("  %-34s %12.3f %12.3f" % ("eigennet (gemm: %s)" % backend, e_med, min(eigennet_blocks)))
+    print("  %-34s %12.3f %12.3f" % ("PyTorch %s CPU" % torch.__version__, t_med, min(torch_blocks)))
     print("ratio PyTorch/eigennet: %.2f (median), %.2f (best)  [> 1: eigennet faster]" %
           (t_med / e_med, min(torch_blocks) / min(eigennet_blocks)))
 
