@@ -13,6 +13,8 @@ The procedure (issue 5), followed to the letter, in float32:
   - test accuracy (arg-max of the logits against the labels) every --test-every iterations and
     after the last.
 torch.set_num_threads(--threads, default 2). Its last line is `test accuracy: NN.NN%`.
+--dtype float64 runs the same procedure (same float32 inputs and initial values, widened) in
+double precision: the trajectory that float32 runs, eigennet's and PyTorch's, both approximate.
 Run it with Debian's torch:  /usr/bin/python3 tests/reference/notebook_cnn_torch.py --data DIR
 """
 import argparse
@@ -51,19 +53,23 @@ def main():
     parser.add_argument("--test-every", type=int, default=10, help="0: test after the last step only")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--losses", default="", help="write the loss of every step to this file, one per line")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="arithmetic of the run (float64: the float32 inputs and initial values, widened)")
     args = parser.parse_args()
     if not args.data:
         sys.exit("notebook_cnn_torch.py: give the MNIST folder with --data DIR (or set EIGENNET_MNIST_DIR)")
     torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
 
-    x_train = torch.from_numpy(whole_set_normalise(read_idx(args.data, "train-images-idx3-ubyte", 16)))
+    x_train = torch.from_numpy(whole_set_normalise(read_idx(args.data, "train-images-idx3-ubyte", 16))).to(dtype)
     y_train = torch.from_numpy(read_idx(args.data, "train-labels-idx1-ubyte", 8).astype(np.int64))
-    x_test = torch.from_numpy(whole_set_normalise(read_idx(args.data, "t10k-images-idx3-ubyte", 16)))
+    x_test = torch.from_numpy(whole_set_normalise(read_idx(args.data, "t10k-images-idx3-ubyte", 16))).to(dtype)
     y_test = torch.from_numpy(read_idx(args.data, "t10k-labels-idx1-ubyte", 8).astype(np.int64))
     x_train, x_test = x_train.reshape(-1, 1, 28, 28), x_test.reshape(-1, 1, 28, 28)
 
     rng = np.random.RandomState(42)
-    draw = lambda *shape: torch.tensor(rng.normal(0, 0.01, size=shape).astype(np.float32), requires_grad=True)
+    draw = lambda *shape: torch.tensor(rng.normal(0, 0.01, size=shape).astype(np.float32), dtype=dtype,
+                                       requires_grad=True)
     conv_w, conv_b, dense_w, dense_b = draw(10, 1, 5, 5), draw(10), draw(1440, 10), draw(10)
     parameters = [conv_w, conv_b, dense_w, dense_b]
 
@@ -98,8 +104,8 @@ def main():
     if args.losses:
         with open(args.losses, "w") as f:
             f.write("".join("%.9g\n" % v for v in losses))
-    print("trained %d steps in %.2f s (torch %s, %d threads)" %
-          (args.iterations, time.time() - start, torch.__version__, torch.get_num_threads()))
+    print("trained %d steps in %.2f s (torch %s, %s, %d threads)" %
+          (args.iterations, time.time() - start, torch.__version__, args.dtype, torch.get_num_threads()))
     print("test accuracy: %.2f%%" % (100 * accuracy))
 
 
