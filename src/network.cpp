@@ -18,6 +18,14 @@ Network<Scalar>& Network<Scalar>::add(LayerPtr<Scalar> layer) {
 }
 
 template <typename Scalar>
+Network<Scalar> Network<Scalar>::clone() const {
+  Network copy;
+  for (const auto& layer : layers_) copy.add(layer->clone());
+  if (max_batch_ > 0) copy.reserve(max_batch_);
+  return copy;
+}
+
+template <typename Scalar>
 Index Network<Scalar>::input_size() const {
   if (layers_.empty()) throw std::logic_error("network has no layers");
   return layers_.front()->input_size();

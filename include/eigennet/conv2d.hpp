@@ -34,6 +34,7 @@ class Conv2d final : public Layer<Scalar>, public ImageLayer {
   Conv2d(ImageShape input, Index out_channels, Index kernel_h, Index kernel_w, Index stride, Index padding);
 
   std::string kind() const override { return "conv2d"; }
+  LayerPtr<Scalar> clone() const override { return std::make_unique<Conv2d>(*this); }
   // "conv2d 1×28×28→10×24×24 (5×5, stride 1, pad 0, +bias)"
   std::string describe() const override;
   Index input_size() const override { return input_.size(); }

@@ -16,6 +16,7 @@ class Dense final : public Layer<Scalar> {
   Dense(Index input_size, Index output_size, bool bias = true);
 
   std::string kind() const override { return "dense"; }
+  LayerPtr<Scalar> clone() const override { return std::make_unique<Dense>(*this); }
   std::string describe() const override;
   Index input_size() const override { return input_size_; }
   Index output_size() const override { return output_size_; }

@@ -3,6 +3,7 @@
 
 #include "eigennet/activation.hpp"
 #include "eigennet/conv2d.hpp"
+#include "eigennet/data_parallel.hpp"
 #include "eigennet/dense.hpp"
 #include "eigennet/gemm.hpp"
 #include "eigennet/gradcheck.hpp"

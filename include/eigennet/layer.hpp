@@ -48,6 +48,12 @@ class Layer {
   // per-sample state or workspaces (pooling arg-max, im2col buffers) can allocate up front.
   virtual void reserve(Index max_batch) { (void)max_batch; }
 
+  // An independent copy (parameters, gradients and workspaces included), for replicas of a
+  // network (DataParallel). Layers that cannot be copied keep this default, which throws.
+  virtual std::unique_ptr<Layer<Scalar>> clone() const {
+    throw std::logic_error(describe() + ": this layer has no clone(), so it cannot be replicated");
+  }
+
   // Shape checks shared by all layers: throw std::invalid_argument naming both shapes.
   void check_forward_shapes(const ConstMatrixRef<Scalar>& x, const MatrixRef<Scalar>& y) const;
   void check_backward_shapes(const ConstMatrixRef<Scalar>& x, const ConstMatrixRef<Scalar>& y,

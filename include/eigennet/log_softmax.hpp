@@ -10,6 +10,7 @@ class LogSoftmax final : public Activation<Scalar> {
  public:
   explicit LogSoftmax(Index size) : Activation<Scalar>(size) {}
   std::string kind() const override { return "log_softmax"; }
+  LayerPtr<Scalar> clone() const override { return std::make_unique<LogSoftmax>(*this); }
   void forward(ConstMatrixRef<Scalar> x, MatrixRef<Scalar> y) override;
   void backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy,
                 MatrixRef<Scalar> dx, bool compute_input_gradient) override;

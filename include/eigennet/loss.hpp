@@ -17,6 +17,9 @@ class Loss {
  public:
   virtual ~Loss() = default;
   virtual std::string name() const = 0;
+  // True when L is a mean over the N rows of the batch (so the loss of a batch split in parts
+  // is Σ (n_part/N)·L_part); false when it is a sum over them (squared error).
+  virtual bool averages_over_batch() const { return true; }
 
   // output, target: N×K → L.
   virtual Scalar value(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target) const = 0;
@@ -95,6 +98,7 @@ template <typename Scalar>
 class SquaredError final : public Loss<Scalar> {
  public:
   std::string name() const override { return "squared_error"; }
+  bool averages_over_batch() const override { return false; }
   Scalar value(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target) const override;
   void gradient(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
                 MatrixRef<Scalar> d_output) const override;

@@ -23,6 +23,7 @@ class MaxPool2d final : public Layer<Scalar>, public ImageLayer {
   MaxPool2d(ImageShape input, Index kernel, Index stride = 0, Index padding = 0, bool ceil_mode = false);
 
   std::string kind() const override { return "maxpool2d"; }
+  LayerPtr<Scalar> clone() const override { return std::make_unique<MaxPool2d>(*this); }
   // "maxpool2d 10×24×24→10×12×12 (2×2, stride 2, pad 0, ceil)"
   std::string describe() const override;
   Index input_size() const override { return input_.size(); }

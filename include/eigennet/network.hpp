@@ -32,6 +32,9 @@ class Network {
     return ref;
   }
 
+  // A deep copy: the same layers with copies of their parameters, and buffers for the same batch.
+  Network clone() const;
+
   Index layer_count() const { return static_cast<Index>(layers_.size()); }
   Layer<Scalar>& layer(Index i) { return *layers_.at(static_cast<std::size_t>(i)); }
   const Layer<Scalar>& layer(Index i) const { return *layers_.at(static_cast<std::size_t>(i)); }

@@ -188,3 +188,166 @@ TEST_CASE_TEMPLATE("a training step allocates nothing after the first", Scalar, 
   fresh.setZero();
   CHECK(allocations.load() >= 1);
 }
+
+// ---- DataParallel: one replica per thread, gradients summed once per step ------------------
+
+namespace {
+
+// The largest |a − b| / max(1, |b|) over every parameter gradient of two networks.
+template <typename Scalar>
+double gradient_difference(Network<Scalar>& a, Network<Scalar>& b) {
+  const auto pa = a.parameters(), pb = b.parameters();
+  REQUIRE(pa.size() == pb.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < pa.size(); ++i) {
+    REQUIRE(pa[i].gradient->size() == pb[i].gradient->size());
+    const auto diff = (*pa[i].gradient - *pb[i].gradient).array().abs().template cast<double>();
+    const auto scale = pb[i].gradient->array().abs().template cast<double>().max(1.0);
+    worst = std::max(worst, (diff / scale).maxCoeff());
+  }
+  return worst;
+}
+
+template <typename Scalar>
+double tolerance() {
+  return std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("data-parallel gradients equal the single network's (mean and summed losses, any split)", Scalar,
+                   float, double) {
+  RandomState rng(21);
+  Network<Scalar> parallel_net = small_mlp<Scalar>(rng);
+  Network<Scalar> plain = parallel_net.clone();
+  Matrix<Scalar> x(23, 20), target(23, 4);
+  rng.fill_normal(x, 0, 1);
+  rng.fill_normal(target, 0, 1);
+  Labels labels(23);
+  rng.randint(0, 4, labels);
+  SoftmaxCrossEntropy<Scalar> cross_entropy;  // a mean over the batch: blocks weighted n_t/N
+  SquaredError<Scalar> squared_error;         // a sum: blocks weighted 1
+  for (int threads : {2, 3}) {
+    DataParallel<Scalar> dp(parallel_net, threads);
+    for (Index rows : {Index(23), Index(10), Index(2), Index(1)}) {  // 2 and 1 rows: some blocks empty
+      CAPTURE(threads);
+      CAPTURE(rows);
+      const Scalar a = dp.forward_backward(x.topRows(rows), labels.head(rows), cross_entropy);
+      const Scalar b = plain.forward_backward(x.topRows(rows), labels.head(rows), cross_entropy);
+      CHECK(double(a) == doctest::Approx(double(b)).epsilon(tolerance<Scalar>()));
+      CHECK(gradient_difference(parallel_net, plain) < tolerance<Scalar>());
+      const Scalar c = dp.forward_backward(x.topRows(rows), target.topRows(rows), squared_error);
+      const Scalar d = plain.forward_backward(x.topRows(rows), target.topRows(rows), squared_error);
+      CHECK(double(c) == doctest::Approx(double(d)).epsilon(tolerance<Scalar>()));
+      CHECK(gradient_difference(parallel_net, plain) < tolerance<Scalar>());
+    }
+  }
+}
+
+TEST_CASE("data-parallel training follows the single network step for step (replicas see every update)") {
+  RandomState rng(5);
+  Network<double> parallel_net;  // a CNN: conv and pooling layers are replicated too
+  rng.fill_normal(parallel_net.emplace<Conv2d<double>>(ImageShape{1, 8, 8}, 3, 3, 3, 1, 1).weights(), 0, 0.3);
+  parallel_net.emplace<Relu<double>>(3 * 8 * 8);
+  parallel_net.emplace<MaxPool2d<double>>(ImageShape{3, 8, 8}, 2, 2, 0, true);
+  initialize(parallel_net.emplace<Dense<double>>(3 * 4 * 4, 4), rng, {InitScheme::He});
+  Network<double> plain = parallel_net.clone();
+  Matrix<double> x(30, 64);
+  rng.fill_normal(x, 0, 1);
+  Labels labels(30);
+  rng.randint(0, 4, labels);
+  SoftmaxCrossEntropy<double> loss;
+  DataParallel<double> dp(parallel_net, 2);
+  Adam<double> adam_parallel(parallel_net.parameters(), 1e-2), adam_plain(plain.parameters(), 1e-2);
+  double first = 0, last = 0;
+  for (int step = 0; step < 20; ++step) {
+    const Index begin = (step * 7) % 20;
+    const double a = dp.forward_backward(x.middleRows(begin, 10), labels.segment(begin, 10), loss);
+    const double b = plain.forward_backward(x.middleRows(begin, 10), labels.segment(begin, 10), loss);
+    CHECK(a == doctest::Approx(b).epsilon(1e-10));
+    adam_parallel.step();
+    adam_plain.step();
+    if (step == 0) first = a;
+    last = a;
+  }
+  const auto pa = parallel_net.parameters(), pb = plain.parameters();
+  for (std::size_t i = 0; i < pa.size(); ++i) {
+    CAPTURE(pa[i].name);
+    CHECK((*pa[i].value - *pb[i].value).cwiseAbs().maxCoeff() < 1e-10);
+  }
+  CHECK(last < first);  // it trained
+}
+
+TEST_CASE("data-parallel: a wrong block weighting is caught (negative control of the comparison)") {
+  // Summing the blocks' mean-loss gradients without their n_t/N weights doubles the gradient
+  // for two equal blocks: the comparison used above must see that.
+  RandomState rng(3);
+  Network<double> net = small_mlp<double>(rng);
+  Network<double> replica = net.clone(), plain = net.clone();
+  Matrix<double> x(8, 20);
+  rng.fill_normal(x, 0, 1);
+  Labels labels(8);
+  rng.randint(0, 4, labels);
+  SoftmaxCrossEntropy<double> loss;
+  plain.forward_backward(x, labels, loss);
+  net.forward_backward(x.topRows(4), labels.head(4), loss);
+  replica.forward_backward(x.bottomRows(4), labels.tail(4), loss);
+  const auto mine = net.parameters(), theirs = replica.parameters();
+  for (std::size_t i = 0; i < mine.size(); ++i) *mine[i].gradient += *theirs[i].gradient;  // unweighted: wrong
+  CHECK(gradient_difference(net, plain) > 1e-3);
+  for (std::size_t i = 0; i < mine.size(); ++i) *mine[i].gradient *= 0.5;  // the n_t/N weights: right
+  CHECK(gradient_difference(net, plain) < 1e-12);
+}
+
+TEST_CASE("data-parallel: bad input names the shapes, a bad label its rows; no layer without clone()") {
+  RandomState rng(4);
+  Network<float> net = small_mlp<float>(rng);
+  DataParallel<float> dp(net, 2);
+  SoftmaxCrossEntropy<float> loss;
+  Matrix<float> x(6, 20), wrong(6, 19);
+  x.setZero();
+  wrong.setZero();
+  Labels labels(6);
+  labels << 0, 1, 2, 3, 0, 1;
+  CHECK_THROWS_WITH_AS(dp.forward_backward(wrong, labels, loss), doctest::Contains("input X is 6×19, expected N×20"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(dp.forward_backward(x, labels.head(5), loss),
+                       doctest::Contains("5 labels for an input of shape 6×20"), std::invalid_argument);
+  labels(4) = 9;
+  CHECK_THROWS_WITH_AS(dp.forward_backward(x, labels, loss), doctest::Contains("block of rows [3, 6)"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(DataParallel<float>(net, 0), std::invalid_argument);
+}
+
+TEST_CASE_TEMPLATE("a data-parallel training step allocates nothing after the first", Scalar, float, double) {
+  RandomState rng(9);
+  Network<Scalar> net;  // the practical MLP's shape, batch 100
+  initialize(net.template emplace<Dense<Scalar>>(784, 64), rng, {InitScheme::He});
+  net.template emplace<Relu<Scalar>>(64);
+  initialize(net.template emplace<Dense<Scalar>>(64, 32), rng, {InitScheme::He});
+  net.template emplace<Relu<Scalar>>(32);
+  initialize(net.template emplace<Dense<Scalar>>(32, 10), rng, {InitScheme::He});
+  net.reserve(100);
+  DataParallel<Scalar> dp(net, 2);
+  Matrix<Scalar> x(100, 784);
+  rng.fill_normal(x, 0, 1);
+  Labels labels(100);
+  rng.randint(0, 10, labels);
+  SoftmaxCrossEntropy<Scalar> loss;
+  Sgd<Scalar> sgd(net.parameters(), 0.01);
+  auto step = [&](Index batch) {
+    const Scalar value = dp.forward_backward(x.topRows(batch), labels.head(batch), loss);
+    sgd.step();
+    return value;
+  };
+  step(100);  // first steps: replica buffers, packing space, the OpenMP team
+  step(37);
+
+  allocations = 0;
+  Eigen::internal::set_is_malloc_allowed(false);
+  Scalar value = 0;
+  for (int i = 0; i < 5; ++i) value += step(100) + step(37);
+  Eigen::internal::set_is_malloc_allowed(true);
+  CHECK(allocations.load() == 0);
+  CHECK(std::isfinite(double(value)));
+}
