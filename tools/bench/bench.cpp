@@ -31,6 +31,7 @@
 #include <omp.h>
 #endif
 
+#include "eigennet/data_parallel.hpp"
 #include "eigennet/data/batching.hpp"
 #include "eigennet/data/error.hpp"
 #include "eigennet/data/mnist.hpp"
@@ -108,6 +109,7 @@ struct Options {
   bool random_data = false;
   unsigned seed = 0;
   std::string gemm = "default";
+  bool data_parallel = false;  // split the batch over replicas (DataParallel) instead of each product
 };
 
 // The training inputs (N×D, pixels/255) and labels; random data of MNIST's shape on request.
@@ -180,12 +182,15 @@ int run(const Options& o) {
   SoftmaxCrossEntropy<Scalar> loss;
   Sgd<Scalar> sgd(net.parameters(), o.learning_rate);
   Batch<Scalar> batch(o.batch, data.x.cols());
+  // --data-parallel: one replica per thread, each on its rows of the batch (gemm single-threaded
+  // inside); otherwise one network whose products are split over the threads.
+  DataParallel<Scalar> data_parallel(net, o.data_parallel ? o.threads : 1);
 
   long step_number = 0;
   Scalar last_loss = 0;
   auto step = [&](BatchSampler& sampler) {
     batch.gather(data.x, data.labels, sampler.next());
-    last_loss = net.forward_backward(batch.x(), batch.labels(), loss);
+    last_loss = data_parallel.forward_backward(batch.x(), batch.labels(), loss);
     ++step_number;
     if (!std::isfinite(last_loss)) {
       std::ostringstream message;
@@ -221,7 +226,8 @@ int run(const Options& o) {
   std::ostringstream out;
   out.precision(9);
   out << "{\"impl\": \"eigennet\", \"threads\": " << o.threads << ", \"dtype\": " << json_string(o.dtype)
-      << ", \"gemm\": " << json_string(gemm_backend_name()) << ", \"steps_per_block\": " << steps_per_block
+      << ", \"gemm\": " << json_string(gemm_backend_name())
+      << ", \"parallel\": " << json_string(o.data_parallel ? "data" : "gemm") << ", \"steps_per_block\": " << steps_per_block
       << ", \"block_seconds\": [";
   for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
   out << "], \"timed_steps\": " << timed_steps << ", \"allocations\": ";
@@ -278,6 +284,8 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data_dir, "MNIST folder (default: $EIGENNET_MNIST_DIR, then the usual places)");
   app.add_flag("--random-data", o.random_data, "uniform random inputs of MNIST's shape instead of MNIST");
   app.add_option("--seed", o.seed, "seed of the initial weights and the batch draws")->capture_default_str();
+  app.add_flag("--data-parallel", o.data_parallel,
+               "split each batch over --threads network replicas (DataParallel) instead of splitting each product");
   app.add_option("--gemm", o.gemm, "GEMM backend: default (the build's), eigen, or openblas (built with -Dblas)")
       ->check(CLI::IsMember({"default", "eigen", "openblas"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -103,6 +103,29 @@ def speed_ratio(w, a, b):
     return b / a if w["metric"] == "s/epoch" else a / b
 
 
+# An implementation runs at each thread setting of --threads; eigennet's MLP bench also runs
+# data-parallel (--data-parallel: DataParallel, one network replica per thread on its rows of
+# the batch) at each setting above one thread. A setting is a thread count, or (count, "dp").
+def settings_for(w, impl, threads):
+    plain = list(threads)
+    if impl in ("eigennet", "eigennet-alt") and w.get("kind") != "cnn":
+        plain += [(t, "dp") for t in threads if t > 1]
+    return plain
+
+
+def setting_threads(setting):
+    return setting[0] if isinstance(setting, tuple) else setting
+
+
+def setting_is_data_parallel(setting):
+    return isinstance(setting, tuple)
+
+
+def setting_label(setting):
+    return "%d dp" % setting[0] if isinstance(setting, tuple) else "%d thr" % setting
+
+
+
 def find_mnist(explicit):
     names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
     candidates = [explicit] if explicit else [os.environ.get("EIGENNET_MNIST_DIR", ""),
@@ -296,31 +319,34 @@ def main():
         # at every thread setting once, so a slow phase of the machine hits all of them alike.
         total_blocks = max(1, int(round(w["blocks"] * args.blocks_scale)))
         rounds = max(1, min(args.rounds, total_blocks))
-        merged = {}  # (impl, threads) -> result with the blocks of every round
+        merged = {}  # (impl, setting) -> result with the blocks of every round
         skipped = set()
         for r in range(rounds):
             blocks = total_blocks * (r + 1) // rounds - total_blocks * r // rounds
             for impl in impls:
-                for t in threads:
-                    if (impl, t) in skipped:
+                for setting in settings_for(w, impl, threads):
+                    if (impl, setting) in skipped:
                         continue
                     command, why = command_for(w, impl, blocks)
                     if command is None:
                         log("  %-26s skipped — %s" % (LABEL[impl], why))
-                        skipped.update((impl, u) for u in threads)
+                        skipped.update((impl, u) for u in settings_for(w, impl, threads))
                         break
-                    result, why = run_one(command + ["--threads", str(t)], args.timeout)
+                    t = setting_threads(setting)
+                    extra_flags = ["--data-parallel"] if setting_is_data_parallel(setting) else []
+                    result, why = run_one(command + ["--threads", str(t)] + extra_flags, args.timeout)
                     if result is None:
-                        log("  %-26s %d thr: skipped — %s" % (LABEL[impl], t, why))
-                        skipped.add((impl, t))
-                        merged.pop((impl, t), None)
+                        log("  %-26s %s: skipped — %s" % (LABEL[impl], setting_label(setting), why))
+                        skipped.add((impl, setting))
+                        merged.pop((impl, setting), None)
                         continue
                     result = normalise(w, result)
-                    result.update(impl=impl, workload=w["name"], threads=t, round=r + 1)
+                    result.update(impl=impl, workload=w["name"], threads=t, setting=setting_label(setting),
+                                  round=r + 1)
                     raw.append(dict(result, block_seconds=list(result["block_seconds"])))
-                    m = merged.get((impl, t))
+                    m = merged.get((impl, setting))
                     if m is None:
-                        merged[(impl, t)] = result
+                        merged[(impl, setting)] = result
                     else:
                         m["block_seconds"] += result["block_seconds"]
                         m["timed_steps"] += result["timed_steps"]
@@ -331,8 +357,8 @@ def main():
         per_thread[w["name"]] = merged
         for impl in impls:
             best = None
-            for t in threads:
-                result = merged.get((impl, t))
+            for setting in settings_for(w, impl, threads):
+                result = merged.get((impl, setting))
                 if result is None:
                     continue
                 values = metric_values(w, result)
@@ -342,8 +368,8 @@ def main():
                     extra += ", maxrss %.0f MB" % (result["maxrss_kb"] / 1024.0)
                 if result.get("allocations") is not None:
                     extra += ", %d allocations in %d steps" % (result["allocations"], result["timed_steps"])
-                log("  %-26s %d thr: median %s %s (%d blocks: %s … %s)%s" % (
-                    LABEL[impl], t, fmt(result["median"], w["metric"]), w["metric"], len(values),
+                log("  %-26s %s: median %s %s (%d blocks: %s … %s)%s" % (
+                    LABEL[impl], setting_label(setting), fmt(result["median"], w["metric"]), w["metric"], len(values),
                     fmt(min(values), w["metric"]), fmt(max(values), w["metric"]), extra))
                 if best is None or better(w, result["median"], best["median"]):
                     best = result
@@ -365,7 +391,7 @@ def main():
         for w in workloads:
             s = {impl: pick(w["name"], impl) for impl in impls}
             s = {impl: r for impl, r in s.items() if r is not None}
-            cell = lambda impl: ("%s (%d)" % (fmt(s[impl]["median"], w["metric"]), s[impl]["threads"])
+            cell = lambda impl: ("%s (%s)" % (fmt(s[impl]["median"], w["metric"]), s[impl]["setting"].replace(" thr", ""))
                                  if impl in s else "—")
             row = [w["name"], w["metric"], cell("eigennet")]
             if "eigennet-alt" in impls:
@@ -394,7 +420,8 @@ def main():
         return ratios
 
     ratios = medians_table(lambda name, impl: summary[name].get(impl),
-                           "Medians, each implementation at its best thread setting (threads in brackets)")
+                           "Medians, each implementation at its best thread setting (threads in brackets; "
+                           "dp: eigennet's DataParallel, the batch split over replicas)")
     log("eigennet/best peer is in the workload's metric: for s/epoch (W3) it is a ratio of times (lower is better),")
     log("otherwise of speeds. eigennet/bound = eigennet's speed / the speed of a step made of its GEMMs alone.")
     if 1 in threads and len(threads) > 1:

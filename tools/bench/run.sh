@@ -14,6 +14,34 @@ if [ ! -f "$build/build.ninja" ]; then
   echo "run.sh: no meson build in $build; first: meson setup $build" >&2
   exit 1
 fi
+# The peers as a competent user runs them: Debian's numpy and PyTorch call the system BLAS
+# (libblas.so.3); without OpenBLAS that is the reference BLAS, 5–40× slower, and the table would
+# flatter eigennet. libopenblas-dev also gives the GEMM-only bound (gemm-bound).
+packages=(python3-numpy python3-torch libopenblas-dev)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing the peers' packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+blas=$(readlink -f "/usr/lib/$multiarch/libblas.so.3" 2>/dev/null || true)
+case "$blas" in
+  *openblas*) ;;
+  *) echo "run.sh: numpy and PyTorch would use ${blas:-no BLAS} (not OpenBLAS): the peers would run slow;" \
+          "select it: update-alternatives --config libblas.so.3-x86_64-linux-gnu" >&2
+     exit 1 ;;
+esac
+# gemm-bound and the OpenBLAS backend exist only if the build found OpenBLAS: reconfigure once.
+if ! grep -q "^build tools/bench/gemm-bound:" "$build/build.ninja"; then
+  meson setup --reconfigure "$build" >/dev/null
+fi
+
 targets=(tools/bench/eigennet-bench)
 for optional in tools/bench/gemm-bound tools/bench-cnn; do
   if grep -q "^build $optional:" "$build/build.ninja"; then targets+=("$optional"); fi
