@@ -68,8 +68,16 @@ Index BatchSampler::batches_per_epoch() const {
 template <typename Scalar>
 void gather_rows(const ConstMatrixRef<Scalar>& x, const std::vector<Index>& indices, MatrixRef<Scalar> out) {
   require_shape(out, static_cast<Index>(indices.size()), x.cols(), "gather_rows: output");
+  for (std::size_t i = 0; i < indices.size(); ++i) check_index(indices[i], x.rows(), i);
+  // The rows are scattered over a large set (MNIST's is 188 MB as floats), so each row starts
+  // with a cache miss; ask for the rows a few places ahead while this one is copied.
+  constexpr std::size_t kAhead = 4;
+  const Index line = 64 / static_cast<Index>(sizeof(Scalar));
   for (std::size_t i = 0; i < indices.size(); ++i) {
-    check_index(indices[i], x.rows(), i);
+    if (i + kAhead < indices.size()) {
+      const Scalar* ahead = x.data() + indices[i + kAhead] * x.outerStride();
+      for (Index c = 0; c < x.cols(); c += line) __builtin_prefetch(ahead + c);
+    }
     out.row(static_cast<Index>(i)) = x.row(indices[i]);
   }
 }
