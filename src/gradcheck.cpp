@@ -126,10 +126,16 @@ void GradcheckReport::append(const GradcheckReport& other) {
 
 namespace {
 
-// Pads to `width` display columns (UTF-8 aware: "→" and "×" count as one column).
-std::string padded(const std::string& text, std::size_t width) {
+// Display columns of UTF-8 text ("→" and "×" count as one column).
+std::size_t columns_of(const std::string& text) {
   std::size_t columns = 0;
   for (unsigned char ch : text) columns += (ch & 0xC0) != 0x80;
+  return columns;
+}
+
+// Pads to `width` display columns.
+std::string padded(const std::string& text, std::size_t width) {
+  const std::size_t columns = columns_of(text);
   return text + std::string(columns < width ? width - columns : 0, ' ');
 }
 
@@ -138,14 +144,16 @@ std::string padded(const std::string& text, std::size_t width) {
 std::string GradcheckReport::to_string() const {
   std::ostringstream out;
   char numbers[256];
-  out << padded("subject", 34) << ' ' << padded("tensor", 22) << ' ' << padded("shape", 11) << ' '
+  std::size_t subject_width = 34;  // widened to the longest subject, so the columns line up
+  for (const auto& r : rows) subject_width = std::max(subject_width, columns_of(r.subject));
+  out << padded("subject", subject_width) << ' ' << padded("tensor", 22) << ' ' << padded("shape", 11) << ' '
       << padded("checked", 8) << padded("worst at", 12);
   std::snprintf(numbers, sizeof numbers, "%13s %13s %10s %8s  %s\n", "analytic", "numeric", "rel.error", "tol", "result");
   out << numbers;
   for (const auto& r : rows) {
     const std::string shape = std::to_string(r.rows) + "×" + std::to_string(r.cols);
     const std::string at = "(" + std::to_string(r.worst_row) + "," + std::to_string(r.worst_col) + ")";
-    out << padded(r.subject, 34) << ' ' << padded(r.tensor, 22) << ' ' << padded(shape, 11) << ' '
+    out << padded(r.subject, subject_width) << ' ' << padded(r.tensor, 22) << ' ' << padded(shape, 11) << ' '
         << padded(std::to_string(r.checked), 8) << padded(at, 12);
     std::snprintf(numbers, sizeof numbers, "%13.6e %13.6e %10.2e %8.0e  %s\n", r.analytic, r.numeric,
                   r.relative_error, r.tolerance, r.passed ? "PASS" : ("FAIL: " + r.problem).c_str());
