@@ -34,6 +34,8 @@ template <typename Scalar>
 template <typename Step>
 Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const Step& replica_step) {
   if (rows <= 0) throw std::invalid_argument("data-parallel: empty batch (0 rows)");
+  if (output_.rows() < rows) output_.resize(rows, network_.output_size());  // the largest batch, once
+  rows_ = rows;
   // With fewer rows than threads, the last threads get empty blocks and sit the step out.
   const bool mean = loss.averages_over_batch();
   const auto weight = [&](int t) {
@@ -53,6 +55,7 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
         for (std::size_t p = 0; p < source.size(); ++p) *target[p].value = *source[p].value;
       }
       block_losses_[static_cast<std::size_t>(t)] = replica_step(net, begin, count);
+      output_.middleRows(begin, count) = net.output();
     } catch (const std::invalid_argument& e) {  // e.g. a label out of range: say which rows
       errors_[static_cast<std::size_t>(t)] = std::make_exception_ptr(std::invalid_argument(
           "data-parallel block of rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) +

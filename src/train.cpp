@@ -1,7 +1,10 @@
 #include "eigennet/train.hpp"
 
 #include <cmath>
+#include <memory>
 #include <sstream>
+
+#include "eigennet/data_parallel.hpp"
 
 namespace eigennet {
 
@@ -71,7 +74,8 @@ class Trainer {
  public:
   Trainer(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer, const NextBatch& next_batch,
           const LabeledData<Scalar>& train, const LabeledData<Scalar>& validation, const LabeledData<Scalar>& test,
-          Index batch_size, Index eval_batch, double learning_rate, const TrainingHooks<Scalar>& hooks)
+          Index batch_size, Index eval_batch, double learning_rate, int data_parallel,
+          const TrainingHooks<Scalar>& hooks)
       : net_(net), loss_(loss), optimizer_(optimizer), next_batch_(next_batch), train_(train),
         validation_(validation), test_(test), eval_batch_(eval_batch), hooks_(hooks) {
     if (train.empty() || train.size() == 0) throw std::invalid_argument("training: the training set is empty");
@@ -93,6 +97,9 @@ class Trainer {
     batch_x_.resize(batch_size, d);
     batch_labels_.resize(batch_size);
     if (hooks.transform) eval_x_.resize(eval_batch_, d);
+    if (data_parallel < 1)
+      throw std::invalid_argument("training: data_parallel threads must be ≥ 1, got " + std::to_string(data_parallel));
+    if (data_parallel > 1) parallel_ = std::make_unique<DataParallel<Scalar>>(net, data_parallel);
   }
 
   // Gathers the next batch and trains on it: forward, loss, backward, update. Records the
@@ -115,7 +122,9 @@ class Trainer {
     }
     if (hooks_.transform) hooks_.transform(batch_x_.topRows(n));
 
-    const double value = double(net_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
+    const double value =
+        double(parallel_ ? parallel_->forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_)
+                         : net_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
     const Index step_number = history.steps() + 1;
     if (!std::isfinite(value)) {
       std::ostringstream message;
@@ -126,7 +135,8 @@ class Trainer {
               << ") and check the inputs for NaN/Inf.";
       throw TrainingDiverged(message.str());
     }
-    const double batch_accuracy = accuracy<Scalar>(net_.output(), batch_labels_.head(n));
+    const double batch_accuracy =
+        accuracy<Scalar>(parallel_ ? parallel_->output() : net_.output(), batch_labels_.head(n));
     optimizer_.step();
 
     history.loss.push_back(value);
@@ -180,6 +190,7 @@ class Trainer {
   const TrainingHooks<Scalar>& hooks_;
   Matrix<Scalar> batch_x_, eval_x_;
   Labels batch_labels_;
+  std::unique_ptr<DataParallel<Scalar>> parallel_;  // null: the plain step
   double epoch_loss_sum_ = 0, epoch_right_ = 0, epoch_samples_ = 0;
 };
 
@@ -205,7 +216,7 @@ TrainingHistory train_iterations(Network<Scalar>& net, const Loss<Scalar>& loss,
   if (options.test_every < 0)
     throw std::invalid_argument("training: test_every must be ≥ 0, got " + std::to_string(options.test_every));
   Trainer<Scalar> trainer(net, loss, optimizer, next_batch, train, validation, test, options.batch_size,
-                          options.eval_batch, options.learning_rate, hooks);
+                          options.eval_batch, options.learning_rate, options.data_parallel, hooks);
   TrainingHistory history;
   const auto steps = static_cast<std::size_t>(options.iterations);
   const std::size_t passes = (options.test_every > 0 ? steps / std::size_t(options.test_every) : 0) + 1;
@@ -233,7 +244,7 @@ TrainingHistory train_epochs(Network<Scalar>& net, const Loss<Scalar>& loss, Opt
     throw std::invalid_argument("training: batches per epoch must be ≥ 1, got " +
                                 std::to_string(options.batches_per_epoch));
   Trainer<Scalar> trainer(net, loss, optimizer, next_batch, train, validation, test, options.batch_size,
-                          options.eval_batch, options.learning_rate, hooks);
+                          options.eval_batch, options.learning_rate, options.data_parallel, hooks);
   TrainingHistory history;
   const auto steps = static_cast<std::size_t>(options.epochs * options.batches_per_epoch);
   const auto epochs = static_cast<std::size_t>(options.epochs);

@@ -56,6 +56,7 @@ struct Options {
   std::string log_path;     // empty: no CSV log
   bool eval_only = false;
   int threads = 1;          // threads for matrix products
+  bool data_parallel = false;  // split each batch over `threads` network replicas instead
   PlotFlags plots;          // --plot, --plot-samples, --show (train_plots.hpp)
 };
 
@@ -105,6 +106,9 @@ void define_flags(CLI::App& app, Options& o, Overrides& v) {
   app.add_option("--threads", o.threads, "threads for matrix products")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_flag("--data-parallel", o.data_parallel,
+               "split each batch over --threads replicas of the network (DataParallel): faster than splitting "
+               "the products for small networks");
   v.val_opt = app.add_option("--val-fraction", v.val_fraction,
                              "share of the training set held out for validation (seeded split)")
                   ->check(CLI::Range(0.0, 0.99));
@@ -348,6 +352,7 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
       o.batch_size = settings.batch_size;
       o.learning_rate = settings.learning_rate;
       o.test_every = settings.test_every;
+      o.data_parallel = options.data_parallel ? options.threads : 1;
       history = train_iterations<Scalar>(model.network, *model.loss, *model.optimizer, next_batch, train, validation,
                                          test, o, hooks);
     } else {
@@ -356,6 +361,7 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
       o.batches_per_epoch = batches_per_epoch;
       o.batch_size = settings.batch_size;
       o.learning_rate = settings.learning_rate;
+      o.data_parallel = options.data_parallel ? options.threads : 1;
       history = train_epochs<Scalar>(model.network, *model.loss, *model.optimizer, next_batch, train, validation, test,
                                      o, hooks);
     }
@@ -378,8 +384,10 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
   write_training_plots<Scalar>(options.plots, history, model.network, test_x, dataset.data.test, hooks.transform,
                               "train-mnist " + recipe.name);
   if (!options.eval_only)
-    std::printf("trained %lld steps in %.2f s (%.2f ms/step, test passes included)\n", (long long)history.steps(),
-                train_seconds, 1000 * train_seconds / double(std::max<Index>(1, history.steps())));
+    std::printf("trained %lld steps in %.2f s (%.2f ms/step, test passes included; %d thread%s%s)\n",
+                (long long)history.steps(), train_seconds,
+                1000 * train_seconds / double(std::max<Index>(1, history.steps())), options.threads,
+                options.threads == 1 ? "" : "s", options.data_parallel && options.threads > 1 ? ", data-parallel" : "");
   std::printf("test accuracy: %.2f%%\n", 100 * history.final_test_accuracy());
   return 0;
 }

@@ -42,6 +42,10 @@ class DataParallel {
   Scalar forward_backward(ConstMatrixRef<Scalar> x, ConstLabelsRef labels, const Loss<Scalar>& loss);
   Scalar forward_backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target, const Loss<Scalar>& loss);
 
+  // The last step's network output for the whole batch (N×output_size), gathered from the
+  // blocks (e.g. for the batch's accuracy).
+  ConstMatrixRef<Scalar> output() const { return output_.topRows(rows_); }
+
  private:
   // Replica t takes rows [block_begin(t), block_begin(t+1)): ⌈rows·t/T⌉, so block 0 (the
   // network's own) is never empty and empty blocks, if any, are the last ones.
@@ -54,6 +58,8 @@ class DataParallel {
   std::vector<Network<Scalar>> replicas_;              // threads_ − 1 copies
   std::vector<ParameterList<Scalar>> parameters_;      // [0]: the network's, [t]: replica t's
   std::vector<Scalar> block_losses_;
+  Matrix<Scalar> output_;                              // the blocks' outputs, in batch order
+  Index rows_ = 0;                                     // rows of the last step
   std::vector<std::exception_ptr> errors_;             // a block's exception, rethrown after the region
 };
 

@@ -96,6 +96,7 @@ struct IterationOptions {
   double learning_rate = 1e-2; // set on the optimizer before the first step
   Index test_every = 10;       // test pass every k steps and after the last; 0: after the last only
   Index eval_batch = 1000;     // rows per forward pass in a test pass
+  int data_parallel = 1;       // > 1: steps by DataParallel on this many threads (data_parallel.hpp)
 };
 
 struct EpochOptions {
@@ -105,6 +106,7 @@ struct EpochOptions {
   double learning_rate = 5e-2;
   bool test_every_epoch = true;  // test pass after every epoch; false: after the last only
   Index eval_batch = 1000;
+  int data_parallel = 1;         // > 1: steps by DataParallel on this many threads (data_parallel.hpp)
 };
 
 // Row-wise arg-max of scores (N×K; logits, probabilities or log-probabilities alike) compared

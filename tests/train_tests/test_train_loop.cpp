@@ -333,3 +333,38 @@ TEST_CASE("float is instantiated too: the loops train a float network") {
   CHECK(h.steps() == 30);
   CHECK(h.final_test_accuracy() > 0.95);
 }
+
+TEST_CASE("data_parallel = 2 or 3 trains as the plain loop does: same losses, accuracies and parameters") {
+  const Blobs train = make_blobs(53, 1), test = make_blobs(30, 2);
+  const SoftmaxCrossEntropy<double> loss;
+  const auto run = [&](int threads, Network<double>& net) {
+    Sgd<double> sgd(net.parameters(), 0.01);
+    RandomState rng(3);
+    BatchSampler sampler(53, 10, BatchRule::ShuffledEpochs, rng);  // batches of 10 and a last one of 3
+    EpochOptions o;
+    o.epochs = 3;
+    o.batches_per_epoch = sampler.batches_per_epoch();
+    o.batch_size = 10;
+    o.learning_rate = 0.3;
+    o.data_parallel = threads;
+    return train_epochs<double>(
+        net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); }, {train.x, train.labels}, {},
+        {test.x, test.labels}, o);
+  };
+  Network<double> plain_net = linear_net(7);
+  const TrainingHistory plain = run(1, plain_net);
+  for (int threads : {2, 3}) {
+    CAPTURE(threads);
+    Network<double> net = linear_net(7);
+    const TrainingHistory parallel = run(threads, net);
+    REQUIRE(parallel.steps() == plain.steps());
+    for (Index s = 0; s < plain.steps(); ++s) {
+      CHECK(parallel.loss[std::size_t(s)] == doctest::Approx(plain.loss[std::size_t(s)]).epsilon(1e-12));
+      CHECK(parallel.batch_accuracy[std::size_t(s)] == plain.batch_accuracy[std::size_t(s)]);  // the whole batch's
+    }
+    CHECK(parallel.test_accuracy == plain.test_accuracy);
+    CHECK((net.layer(0).parameters()[0].value->array() - plain_net.layer(0).parameters()[0].value->array())
+              .abs()
+              .maxCoeff() < 1e-12);
+  }
+}
