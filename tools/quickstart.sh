@@ -15,18 +15,8 @@ packages=(
   libgnuplot-iostream-dev gnuplot-nox libboost-iostreams-dev libboost-filesystem-dev  # plots
   dataset-fashion-mnist                             # the offline default dataset
 )
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing: ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  # gnuplot-nox in the same command as libgnuplot-iostream-dev, or apt picks gnuplot-qt and Qt.
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# gnuplot-nox in the same command as libgnuplot-iostream-dev, or apt picks gnuplot-qt and Qt.
+bash tools/install-missing.sh "${packages[@]}"
 
 echo "==> building (build/)"
 [ -f build/build.ninja ] || meson setup build --buildtype=release

@@ -69,13 +69,24 @@ Network<Scalar> small_mlp(RandomState& rng) {
   return net;
 }
 
+// A batch of normal(0, 1) inputs (rows×cols) and labels drawn from [0, classes).
+template <typename Scalar>
+struct RandomBatch {
+  Matrix<Scalar> x;
+  Labels labels;
+};
+template <typename Scalar>
+RandomBatch<Scalar> random_batch(RandomState& rng, Index rows, Index cols, std::int32_t classes) {
+  RandomBatch<Scalar> batch{Matrix<Scalar>(rows, cols), Labels(rows)};
+  rng.fill_normal(batch.x, 0, 1);
+  rng.randint(0, classes, batch.labels);
+  return batch;
+}
+
 TEST_CASE_TEMPLATE("two backward calls give identical gradients (overwrite, not accumulate)", Scalar, float, double) {
   RandomState rng(4);
   Network<Scalar> net = small_mlp<Scalar>(rng);
-  Matrix<Scalar> x(7, 20);
-  rng.fill_normal(x, 0, 1);
-  Labels labels(7);
-  rng.randint(0, 4, labels);
+  const auto [x, labels] = random_batch<Scalar>(rng, 7, 20, 4);
   SoftmaxCrossEntropy<Scalar> loss;
   net.forward_backward(x, labels, loss);
   std::vector<Matrix<Scalar>> first;
@@ -252,10 +263,7 @@ TEST_CASE("data-parallel training follows the single network step for step (repl
   parallel_net.emplace<MaxPool2d<double>>(ImageShape{3, 8, 8}, 2, 2, 0, true);
   initialize(parallel_net.emplace<Dense<double>>(3 * 4 * 4, 4), rng, {InitScheme::He});
   Network<double> plain = parallel_net.clone();
-  Matrix<double> x(30, 64);
-  rng.fill_normal(x, 0, 1);
-  Labels labels(30);
-  rng.randint(0, 4, labels);
+  const auto [x, labels] = random_batch<double>(rng, 30, 64, 4);
   SoftmaxCrossEntropy<double> loss;
   DataParallel<double> dp(parallel_net, 2);
   Adam<double> adam_parallel(parallel_net.parameters(), 1e-2), adam_plain(plain.parameters(), 1e-2);
@@ -284,10 +292,7 @@ TEST_CASE("data-parallel: a wrong block weighting is caught (negative control of
   RandomState rng(3);
   Network<double> net = small_mlp<double>(rng);
   Network<double> replica = net.clone(), plain = net.clone();
-  Matrix<double> x(8, 20);
-  rng.fill_normal(x, 0, 1);
-  Labels labels(8);
-  rng.randint(0, 4, labels);
+  const auto [x, labels] = random_batch<double>(rng, 8, 20, 4);
   SoftmaxCrossEntropy<double> loss;
   plain.forward_backward(x, labels, loss);
   net.forward_backward(x.topRows(4), labels.head(4), loss);
@@ -329,10 +334,9 @@ TEST_CASE_TEMPLATE("a data-parallel training step allocates nothing after the fi
   initialize(net.template emplace<Dense<Scalar>>(32, 10), rng, {InitScheme::He});
   net.reserve(100);
   DataParallel<Scalar> dp(net, 2);
-  Matrix<Scalar> x(100, 784);
-  rng.fill_normal(x, 0, 1);
-  Labels labels(100);
-  rng.randint(0, 10, labels);
+  const RandomBatch<Scalar> data = random_batch<Scalar>(rng, 100, 784, 10);
+  const Matrix<Scalar>& x = data.x;  // named references: the lambda below captures them
+  const Labels& labels = data.labels;
   SoftmaxCrossEntropy<Scalar> loss;
   Sgd<Scalar> sgd(net.parameters(), 0.01);
   auto step = [&](Index batch) {

@@ -17,18 +17,7 @@ fi
 # The peers as a competent user runs them: Debian's numpy and PyTorch call the system BLAS
 # (libblas.so.3); without OpenBLAS that is the reference BLAS, 5–40× slower, and the table would
 # flatter eigennet. libopenblas-dev also gives the GEMM-only bound (gemm-bound).
-packages=(python3-numpy python3-torch libopenblas-dev)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing the peers' packages: ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash "$repo/tools/install-missing.sh" python3-numpy python3-torch libopenblas-dev
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 blas=$(readlink -f "/usr/lib/$multiarch/libblas.so.3" 2>/dev/null || true)
 case "$blas" in
@@ -37,7 +26,7 @@ case "$blas" in
           "select it: update-alternatives --config libblas.so.3-x86_64-linux-gnu" >&2
      exit 1 ;;
 esac
-# gemm-bound and the OpenBLAS backend exist only if the build found OpenBLAS: reconfigure once.
+# gemm-bound is built only where configure found OpenBLAS: reconfigure once after installing it.
 if ! grep -q "^build tools/bench/gemm-bound:" "$build/build.ninja"; then
   meson setup --reconfigure "$build" >/dev/null
 fi
