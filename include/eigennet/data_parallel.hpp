@@ -37,8 +37,9 @@ class DataParallel {
   Network<Scalar>& network() { return network_; }
 
   // x: N×input_size, labels: N (or target: N×output_size) → the batch's loss; the network's
-  // parameter gradients then hold dL/dθ of the whole batch. Shapes and labels are checked
-  // before any thread starts (std::invalid_argument naming the shapes).
+  // parameter gradients then hold dL/dθ of the whole batch. Shapes are checked before any
+  // thread starts (std::invalid_argument naming them); a bad label is reported after the step
+  // by its block's loss, with the block's rows (std::invalid_argument).
   Scalar forward_backward(ConstMatrixRef<Scalar> x, ConstLabelsRef labels, const Loss<Scalar>& loss);
   Scalar forward_backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target, const Loss<Scalar>& loss);
 
