@@ -39,13 +39,13 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
   // With fewer rows than threads, the last threads get empty blocks and sit the step out.
   const bool mean = loss.averages_over_batch();
   const auto weight = [&](int t) {
-    const Index count = block_begin(t + 1, rows) - block_begin(t, rows);
+    const Index count = block_rows(t, rows);
     return mean ? Scalar(count) / Scalar(rows) : Scalar(1);
   };
   std::fill(errors_.begin(), errors_.end(), nullptr);
 
   const auto run_block = [&](int t) {
-    const Index begin = block_begin(t, rows), count = block_begin(t + 1, rows) - begin;
+    const Index begin = block_begin(t, rows), count = block_rows(t, rows);
     if (count == 0) return;
     try {
       Network<Scalar>& net = t == 0 ? network_ : replicas_[static_cast<std::size_t>(t - 1)];
@@ -73,7 +73,7 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
       auto out = Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(sum.data() + begin, end - begin);
       out *= weight(0);
       for (int r = 1; r < threads_; ++r) {
-        if (block_begin(r + 1, rows) == block_begin(r, rows)) continue;  // empty block: no gradient
+        if (block_rows(r, rows) == 0) continue;  // empty block: no gradient
         const Matrix<Scalar>& part = *parameters_[static_cast<std::size_t>(r)][p].gradient;
         out += weight(r) * Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(part.data() + begin, end - begin);
       }
@@ -103,16 +103,21 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
 
   Scalar total = 0;
   for (int t = 0; t < threads_; ++t)
-    if (block_begin(t + 1, rows) > block_begin(t, rows)) total += weight(t) * block_losses_[static_cast<std::size_t>(t)];
+    if (block_rows(t, rows) > 0) total += weight(t) * block_losses_[static_cast<std::size_t>(t)];
   return total;
+}
+
+template <typename Scalar>
+void DataParallel<Scalar>::check_input(const ConstMatrixRef<Scalar>& x) const {
+  if (x.cols() != network_.input_size())
+    throw std::invalid_argument("data-parallel: input X is " + shape_of(x) + ", expected N×" +
+                                std::to_string(network_.input_size()));
 }
 
 template <typename Scalar>
 Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
                                               const Loss<Scalar>& loss) {
-  if (x.cols() != network_.input_size())
-    throw std::invalid_argument("data-parallel: input X is " + shape_of(x) + ", expected N×" +
-                                std::to_string(network_.input_size()));
+  check_input(x);
   if (labels.size() != x.rows())
     throw std::invalid_argument("data-parallel: " + std::to_string(labels.size()) + " labels for an input of shape " +
                                 shape_of(x));
@@ -124,9 +129,7 @@ Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstLab
 template <typename Scalar>
 Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target,
                                               const Loss<Scalar>& loss) {
-  if (x.cols() != network_.input_size())
-    throw std::invalid_argument("data-parallel: input X is " + shape_of(x) + ", expected N×" +
-                                std::to_string(network_.input_size()));
+  check_input(x);
   if (target.rows() != x.rows() || target.cols() != network_.output_size())
     throw std::invalid_argument("data-parallel: target is " + shape_of(target) + ", expected " +
                                 std::to_string(x.rows()) + "×" + std::to_string(network_.output_size()));

@@ -1,7 +1,6 @@
 #include "eigennet/train.hpp"
 
 #include <cmath>
-#include <memory>
 #include <sstream>
 
 #include "eigennet/data_parallel.hpp"
@@ -77,7 +76,8 @@ class Trainer {
           Index batch_size, Index eval_batch, double learning_rate, int data_parallel,
           const TrainingHooks<Scalar>& hooks)
       : net_(net), loss_(loss), optimizer_(optimizer), next_batch_(next_batch), train_(train),
-        validation_(validation), test_(test), eval_batch_(eval_batch), hooks_(hooks) {
+        validation_(validation), test_(test), eval_batch_(eval_batch), hooks_(hooks),
+        stepper_(net, data_parallel) {
     if (train.empty() || train.size() == 0) throw std::invalid_argument("training: the training set is empty");
     if (!next_batch) throw std::invalid_argument("training: no batch rule (next_batch is empty)");
     if (batch_size < 1) throw std::invalid_argument("training: batch size must be ≥ 1, got " + std::to_string(batch_size));
@@ -97,9 +97,6 @@ class Trainer {
     batch_x_.resize(batch_size, d);
     batch_labels_.resize(batch_size);
     if (hooks.transform) eval_x_.resize(eval_batch_, d);
-    if (data_parallel < 1)
-      throw std::invalid_argument("training: data_parallel threads must be ≥ 1, got " + std::to_string(data_parallel));
-    if (data_parallel > 1) parallel_ = std::make_unique<DataParallel<Scalar>>(net, data_parallel);
   }
 
   // Gathers the next batch and trains on it: forward, loss, backward, update. Records the
@@ -122,9 +119,7 @@ class Trainer {
     }
     if (hooks_.transform) hooks_.transform(batch_x_.topRows(n));
 
-    const double value =
-        double(parallel_ ? parallel_->forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_)
-                         : net_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
+    const double value = double(stepper_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
     const Index step_number = history.steps() + 1;
     if (!std::isfinite(value)) {
       std::ostringstream message;
@@ -135,8 +130,7 @@ class Trainer {
               << ") and check the inputs for NaN/Inf.";
       throw TrainingDiverged(message.str());
     }
-    const double batch_accuracy =
-        accuracy<Scalar>(parallel_ ? parallel_->output() : net_.output(), batch_labels_.head(n));
+    const double batch_accuracy = accuracy<Scalar>(stepper_.output(), batch_labels_.head(n));
     optimizer_.step();
 
     history.loss.push_back(value);
@@ -190,7 +184,9 @@ class Trainer {
   const TrainingHooks<Scalar>& hooks_;
   Matrix<Scalar> batch_x_, eval_x_;
   Labels batch_labels_;
-  std::unique_ptr<DataParallel<Scalar>> parallel_;  // null: the plain step
+  // The step: on one thread (data_parallel = 1) the network's own forward_backward, else
+  // DataParallel's replicas.
+  DataParallel<Scalar> stepper_;
   double epoch_loss_sum_ = 0, epoch_right_ = 0, epoch_samples_ = 0;
 };
 

@@ -51,6 +51,8 @@ class DataParallel {
   // Replica t takes rows [block_begin(t), block_begin(t+1)): ⌈rows·t/T⌉, so block 0 (the
   // network's own) is never empty and empty blocks, if any, are the last ones.
   Index block_begin(int t, Index rows) const { return (rows * t + threads_ - 1) / threads_; }
+  Index block_rows(int t, Index rows) const { return block_begin(t + 1, rows) - block_begin(t, rows); }
+  void check_input(const ConstMatrixRef<Scalar>& x) const;
   template <typename Step>
   Scalar step(Index rows, const Loss<Scalar>& loss, const Step& replica_step);
 
