@@ -44,8 +44,6 @@ std::string format(const char* pattern, Args... args) {
   return text;
 }
 
-const char* const kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
-
 // ---- the command line ------------------------------------------------------------------------
 
 struct Options {
@@ -159,38 +157,6 @@ Settings apply_overrides(const Recipe& recipe, const Overrides& v) {
   return s;
 }
 
-// ---- the data --------------------------------------------------------------------------------
-
-struct Dataset {
-  MnistData data;
-  std::string description;  // which dataset, from where, and why
-};
-
-// --data DIR if given; else MNIST in the default locations; else Fashion-MNIST from Debian.
-Dataset load_dataset(const std::string& data_dir) {
-  Dataset d;
-  if (!data_dir.empty()) {
-    d.data = load_mnist(data_dir);
-    d.description = "MNIST-format data from " + d.data.directory + " (--data)";
-    return d;
-  }
-  const MnistDirSearch search = find_mnist_dir();
-  if (search.found()) {
-    d.data = load_mnist(search.directory);
-    d.description = "MNIST from " + d.data.directory;
-    return d;
-  }
-  if (!find_mnist_files_dir(kFashionMnistDir).empty()) {
-    d.data = load_mnist(kFashionMnistDir);
-    d.description = "Fashion-MNIST from " + d.data.directory + " (no MNIST found; give it with --data DIR)";
-    return d;
-  }
-  throw DataError("no dataset found. MNIST was looked for in:\n" + search.report() + "  and Fashion-MNIST in " +
-                  kFashionMnistDir + ".\nGive a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                  "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may end in .gz) with --data DIR, "
-                  "or install Fashion-MNIST: apt-get install dataset-fashion-mnist");
-}
-
 // ---- progress: a bar on a terminal, plain lines otherwise ------------------------------------
 
 class Progress {
@@ -290,7 +256,7 @@ void write_log(const std::string& path, const TrainingHistory& h) {
 // ---- one run in one precision ----------------------------------------------------------------
 
 template <typename Scalar>
-int run(const Recipe& recipe, const Settings& settings, const Options& options, const Dataset& dataset) {
+int run(const Recipe& recipe, const Settings& settings, const Options& options, const FoundDataset& dataset) {
   RandomState rng(settings.seed);
   Model<Scalar> model = recipe.build<Scalar>(settings, rng);  // draws the initial weights
   std::printf("recipe %s\n", describe_settings(recipe, settings).c_str());
@@ -417,7 +383,7 @@ int main(int argc, char** argv) {
     set_gemm_threads(options.threads);
 
     const Clock::time_point start = Clock::now();
-    const Dataset dataset = load_dataset(options.data_dir);
+    const FoundDataset dataset = find_dataset(options.data_dir);
     require_image_size(dataset.data.train, recipe.image_rows, recipe.image_cols, "recipe " + recipe.name);
     require_image_size(dataset.data.test, recipe.image_rows, recipe.image_cols, "recipe " + recipe.name);
     std::printf("dataset: %s: %lld training and %lld test images of %lld×%lld (read in %.2f s)\n",

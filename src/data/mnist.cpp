@@ -134,6 +134,52 @@ MnistDirSearch find_mnist_dir(const std::vector<std::string>& candidates) {
   return search;
 }
 
+DatasetKind identify_dataset(const MnistData& data) {
+  static const int kMnistFirst[] = {5, 0, 4, 1, 9, 2, 1, 3, 1, 4};
+  static const int kFashionFirst[] = {9, 0, 0, 3, 0, 2, 7, 2, 5, 5};
+  const auto starts_with = [&](const int (&first)[10]) {
+    for (int i = 0; i < 10; ++i)
+      if (data.train.labels(i) != first[i]) return false;
+    return true;
+  };
+  if (data.train.size() != 60000 || data.test.size() != 10000 || data.train.rows != 28 || data.train.cols != 28)
+    return DatasetKind::Other;
+  if (starts_with(kMnistFirst)) return DatasetKind::Mnist;
+  if (starts_with(kFashionFirst)) return DatasetKind::FashionMnist;
+  return DatasetKind::Other;
+}
+
+const char* dataset_kind_name(DatasetKind kind) {
+  switch (kind) {
+    case DatasetKind::Mnist: return "MNIST";
+    case DatasetKind::FashionMnist: return "Fashion-MNIST";
+    case DatasetKind::Other: break;
+  }
+  return "MNIST-format data";
+}
+
+FoundDataset find_dataset(const std::string& data_dir) {
+  FoundDataset found;
+  std::string how;
+  if (!data_dir.empty()) {
+    found.data = load_mnist(data_dir);
+    how = " (--data)";
+  } else if (const MnistDirSearch search = find_mnist_dir(); search.found()) {
+    found.data = load_mnist(search.directory);
+  } else if (!find_mnist_files_dir(kFashionMnistDir).empty()) {
+    found.data = load_mnist(kFashionMnistDir);
+    how = " (no MNIST found; give it with --data DIR or $EIGENNET_MNIST_DIR)";
+  } else {
+    throw DataError("no dataset found. MNIST was looked for in:\n" + search.report() + "  and Fashion-MNIST in " +
+                    kFashionMnistDir + ".\nGive a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                    "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may end in .gz) with --data DIR, "
+                    "or install Fashion-MNIST: apt-get install dataset-fashion-mnist");
+  }
+  found.kind = identify_dataset(found.data);
+  found.description = std::string(dataset_kind_name(found.kind)) + " from " + found.data.directory + how;
+  return found;
+}
+
 void require_image_size(const ImageSet& set, Index rows, Index cols, const std::string& what) {
   if (set.rows != rows || set.cols != cols)
     throw DataError(what + ": expects " + shape_string(rows, cols) + " images, " + set.images_path +

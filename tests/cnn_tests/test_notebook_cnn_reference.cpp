@@ -1,6 +1,7 @@
 // notebook-cnn in C++ (train-mnist, float32) against its PyTorch-CPU reference
-// (tests/reference/notebook_cnn_torch.py, Debian's torch through /usr/bin/python3), on the real
-// MNIST: same initial values (RandomState(42)), same batches. The final test accuracies must
+// (tests/reference/notebook_cnn_torch.py, Debian's torch through /usr/bin/python3), on the dataset
+// the tests find (tests/support/dataset.hpp: MNIST, else Fashion-MNIST): same initial values
+// (RandomState(42)), same batches. The final test accuracies must
 // agree within 0.3 points (the bound). The 400 per-step losses are held to PyTorch's
 // float32 run and to its float64 run of the same procedure: float32 runs drift apart as rounding
 // accumulates (measured on a Zen 5 here: PyTorch float32 departs from float64 by up to 1.4e-5
@@ -22,6 +23,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "support/dataset.hpp"
 
 namespace {
 
@@ -83,7 +86,7 @@ std::vector<double> read_log_losses(const std::string& path) {
 }  // namespace
 
 TEST_CASE("notebook-cnn matches PyTorch: final test accuracy within 0.3 points, step losses along the float64 run") {
-  const std::string mnist = require_env("EIGENNET_MNIST_DIR");
+  const std::string mnist = eigennet_test::test_dataset().data.directory;
   const std::string script = require_env("EIGENNET_REFERENCE_DIR") + "/notebook_cnn_torch.py";
   const std::string tool = require_env("EIGENNET_TRAIN_MNIST");
   REQUIRE_MESSAGE(fs::exists(script), script << " is missing");

@@ -1,7 +1,7 @@
 // train-mnist's pictures, from short real runs: --plot (epoch and iteration loops) and
 // --plot-samples (with and without --misclassified-first) are complete PNGs of the expected size
 // with content; a missing gnuplot is a clear error that still leaves the saved model.
-// Data: $EIGENNET_MNIST_DIR (else the tool's own search, with its Fashion-MNIST fallback).
+// Data: the tool's own search (MNIST, else Debian's Fashion-MNIST).
 #include <doctest/doctest.h>
 
 #include "plot_test_util.hpp"

@@ -1,8 +1,10 @@
-// A short training run on the real MNIST ($EIGENNET_MNIST_DIR, which `meson test` points at
-// ../shared/data/mnist): three epochs of the practical's MLP must reach 95% test accuracy, with
-// the plain loop and data-parallel on two threads.
-// Measured: 96.15% (float, seed 0; 92.63% after one epoch), about 1.5 s of training on one core.
-// Missing data fails the test.
+// A short training run on the dataset the tests find (tests/support/dataset.hpp): three epochs
+// of the practical's MLP must reach an accuracy that a broken trainer cannot, with the plain loop
+// and data-parallel on two threads. The bar is a fact about each dataset, measured here
+// (float, seed 0, one core, about 1.5 s of training):
+//   MNIST          96.13% (data-parallel: 96.11%)       bar 95%
+//   Fashion-MNIST  85.68% (data-parallel: 85.88%)       bar 84%
+// On MNIST-format data of no known kind the accuracy bar is skipped (exit 77); the rest runs.
 #include <doctest/doctest.h>
 
 #include "eigennet/data/batching.hpp"
@@ -10,13 +12,14 @@
 #include "eigennet/data/preprocess.hpp"
 #include "eigennet/eigennet.hpp"
 #include "eigennet/train.hpp"
+#include "support/dataset.hpp"
 #include "train_test_util.hpp"
 
 using namespace eigennet;
 
-TEST_CASE("three epochs of 784→64→32→10 (SGD lr 0.05, batch 100) on MNIST reaches ≥ 95% test accuracy") {
-  const MnistData data = load_mnist(train_test::require_env("EIGENNET_MNIST_DIR"));
-  REQUIRE(data.train.size() == 60000);
+TEST_CASE("three epochs of 784→64→32→10 (SGD lr 0.05, batch 100) reach the dataset's bar (MNIST ≥ 95%)") {
+  const FoundDataset& found = eigennet_test::test_dataset();
+  const MnistData& data = found.data;
   Matrix<float> train_x = to_unit_scale<float>(data.train.pixels), test_x = to_unit_scale<float>(data.test.pixels);
   normalize_fixed<float>(train_x);
   normalize_fixed<float>(test_x);
@@ -35,7 +38,7 @@ TEST_CASE("three epochs of 784→64→32→10 (SGD lr 0.05, batch 100) on MNIST 
     initialize(net.emplace<Dense<float>>(32, 10), rng, torch_init);
     const SoftmaxCrossEntropy<float> loss;
     Sgd<float> sgd(net.parameters(), 0.01);
-    BatchSampler sampler(60000, 100, BatchRule::ShuffledEpochs, rng);
+    BatchSampler sampler(data.train.size(), 100, BatchRule::ShuffledEpochs, rng);
 
     EpochOptions o;
     o.epochs = 3;
@@ -49,10 +52,16 @@ TEST_CASE("three epochs of 784→64→32→10 (SGD lr 0.05, batch 100) on MNIST 
   for (int data_parallel : {1, 2}) {
     CAPTURE(data_parallel);
     const TrainingHistory h = train(data_parallel);
-    MESSAGE("three epochs (data_parallel " << data_parallel << "): test accuracy " << 100 * h.final_test_accuracy()
+    MESSAGE(std::string(dataset_kind_name(found.kind)) << ", three epochs (data_parallel " << data_parallel << "): test accuracy " << 100 * h.final_test_accuracy()
                                            << "%, mean loss " << h.epoch_loss.back());
-    CHECK(h.steps() == 1800);
-    CHECK(h.final_test_accuracy() >= 0.95);
+    CHECK(h.steps() == 3 * ((data.train.size() + 99) / 100));
+    switch (found.kind) {
+      case DatasetKind::Mnist: CHECK(h.final_test_accuracy() >= 0.95); break;
+      case DatasetKind::FashionMnist: CHECK(h.final_test_accuracy() >= 0.84); break;
+      case DatasetKind::Other:
+        eigennet_test::skip("no accuracy bar for " + found.description + " (MNIST's is 95%, Fashion-MNIST's 84%)");
+        break;
+    }
     CHECK(h.loss.back() < h.loss.front());
   }
 }

@@ -1,5 +1,6 @@
 // notebook-mlp in C++ (train-mnist, double) against its numpy reference
-// (tests/reference/notebook_mlp.py, Debian's numpy through /usr/bin/python3), on the real MNIST,
+// (tests/reference/notebook_mlp.py, Debian's numpy through /usr/bin/python3), on the dataset the
+// tests find (tests/support/dataset.hpp: MNIST, else Fashion-MNIST; both runs read the same files),
 // in both batch modes: randint batches and the first 40 samples every step. The final test
 // accuracies must agree within 0.1 points, and the 400 per-step losses to 1e-6 (relative).
 // Both runs test after the last step only (--test-every 0): the test passes every 10 steps do
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/dataset.hpp"
 #include "train_test_util.hpp"
 
 using namespace train_test;
@@ -42,7 +44,7 @@ std::vector<double> read_log_losses(const std::string& path) {
 }
 
 void compare(const std::string& mode) {
-  const std::string mnist = require_env("EIGENNET_MNIST_DIR");
+  const std::string mnist = eigennet_test::test_dataset().data.directory;
   const std::string reference = require_env("EIGENNET_REFERENCE_DIR") + "/notebook_mlp.py";
   const std::string tool = require_env("EIGENNET_TRAIN_MNIST");
   REQUIRE_MESSAGE(fs::exists(reference), reference << " is missing");

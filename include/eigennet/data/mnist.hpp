@@ -68,6 +68,29 @@ std::vector<std::string> default_mnist_candidates();
 // Tries each folder in order and records which exist and which hold the files.
 MnistDirSearch find_mnist_dir(const std::vector<std::string>& candidates = default_mnist_candidates());
 
+// Debian's Fashion-MNIST (package dataset-fashion-mnist): the offline fallback.
+inline const char* const kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+// Which known dataset a loaded MnistData is, told by its contents: 60000/10000 images of
+// 28×28 whose first ten training labels are MNIST's (5 0 4 1 9 2 1 3 1 4) or Fashion-MNIST's
+// (9 0 0 3 0 2 7 2 5 5). Anything else is Other. Thresholds that are facts about one dataset
+// (an accuracy it reaches, its pixel statistics) hold only for its kind.
+enum class DatasetKind { Mnist, FashionMnist, Other };
+DatasetKind identify_dataset(const MnistData& data);
+const char* dataset_kind_name(DatasetKind kind);  // "MNIST", "Fashion-MNIST", "MNIST-format data"
+
+// The dataset the tools (and the tests) train on, and a line saying what and where it is.
+struct FoundDataset {
+  MnistData data;
+  DatasetKind kind = DatasetKind::Other;
+  std::string description;  // e.g. "MNIST from /data/mnist", "Fashion-MNIST from ... (no MNIST found; ...)"
+};
+
+// `data_dir` when given (--data); else the first default MNIST folder with the files
+// (find_mnist_dir()); else Fashion-MNIST from kFashionMnistDir. Throws DataError naming every
+// folder searched when none has the files.
+FoundDataset find_dataset(const std::string& data_dir = "");
+
 // For recipes with a fixed input shape: throws DataError
 //   "<what>: expects 28×28 images, <images_path> has 32×32"
 // unless the set's images are rows × cols.
