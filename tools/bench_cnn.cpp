@@ -25,8 +25,7 @@ namespace {
 template <typename Scalar>
 void build_notebook(Network<Scalar>& net, RandomState& rng) {
   auto& conv = net.template emplace<Conv2d<Scalar>>(ImageShape{1, 28, 28}, 10, 5);
-  rng.fill_normal(conv.weights(), 0, 0.01);
-  rng.fill_normal(conv.bias(), 0, 0.01);
+  initialize(conv, rng, {InitScheme::Normal, 0, 0.01});
   net.template emplace<Relu<Scalar>>(conv.output_size());
   auto& pool = net.template emplace<MaxPool2d<Scalar>>(conv.output_shape(), 2, 2, 0, true);
   initialize(net.template emplace<Dense<Scalar>>(pool.output_size(), 10), rng, {InitScheme::Normal, 0, 0.01});

@@ -107,16 +107,14 @@ std::vector<Check> all_checks(const Sizes& s) {
     using Scalar = decltype(tag);
     Conv2d<Scalar> layer({2, 7, 9}, 3, 3);  // stride 1, no padding
     RandomState rng(o.seed);
-    rng.fill_normal(layer.weights(), 0, 0.5);
-    rng.fill_normal(layer.bias(), 0, 0.5);
+    initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
     return check_layer<Scalar>(layer, s.batch, o);
   }));
   checks.push_back(make_check("layer", "conv2d-s2-p2", [s](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
     Conv2d<Scalar> layer({3, 9, 7}, 4, 5, 3, 2, 2);  // 5×3 kernel, stride 2, padding 2
     RandomState rng(o.seed);
-    rng.fill_normal(layer.weights(), 0, 0.5);
-    rng.fill_normal(layer.bias(), 0, 0.5);
+    initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
     return check_layer<Scalar>(layer, s.batch, o);
   }));
   checks.push_back(make_check("layer", "maxpool2d", [s](auto tag, const GradcheckOptions& o) {
@@ -235,8 +233,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     RandomState rng(o.seed);
     Network<Scalar> net;
     auto& conv = net.template emplace<Conv2d<Scalar>>(ImageShape{1, 28, 28}, 10, 5);
-    rng.fill_normal(conv.weights(), 0, 1.0);  // large pre-activations: few ReLU/pool kinks near a step
-    rng.fill_normal(conv.bias(), 0, 1.0);
+    initialize(conv, rng, {InitScheme::Normal, 0, 1.0});  // large pre-activations: few ReLU/pool kinks near a step
     net.template emplace<Relu<Scalar>>(conv.output_size());
     auto& pool = net.template emplace<MaxPool2d<Scalar>>(conv.output_shape(), 2, 2, 0, true);
     initialize(net.template emplace<Dense<Scalar>>(pool.output_size(), 10), rng, {InitScheme::Normal, 0, 0.05});
@@ -250,13 +247,11 @@ std::vector<Check> all_checks(const Sizes& s) {
     RandomState rng(o.seed);
     Network<Scalar> net;
     auto& conv1 = net.template emplace<Conv2d<Scalar>>(ImageShape{1, 11, 9}, 4, 3, 1, 1);
-    rng.fill_normal(conv1.weights(), 0, 1.0);  // large pre-activations: few ReLU/pool kinks near a step
-    rng.fill_normal(conv1.bias(), 0, 1.0);
+    initialize(conv1, rng, {InitScheme::Normal, 0, 1.0});  // large pre-activations: few ReLU/pool kinks near a step
     net.template emplace<Relu<Scalar>>(conv1.output_size());
     auto& pool1 = net.template emplace<MaxPool2d<Scalar>>(conv1.output_shape(), 2, 2, 0, true);
     auto& conv2 = net.template emplace<Conv2d<Scalar>>(pool1.output_shape(), 6, 3, 2, 2);
-    rng.fill_normal(conv2.weights(), 0, 1.0);
-    rng.fill_normal(conv2.bias(), 0, 1.0);
+    initialize(conv2, rng, {InitScheme::Normal, 0, 1.0});
     net.template emplace<Relu<Scalar>>(conv2.output_size());
     auto& pool2 = net.template emplace<MaxPool2d<Scalar>>(conv2.output_shape(), 3, 2, 0, true);
     initialize(net.template emplace<Dense<Scalar>>(pool2.output_size(), 5), rng, {InitScheme::Normal, 0, 0.3});

@@ -9,6 +9,7 @@
 
 #include "eigennet/conv2d.hpp"
 #include "eigennet/dense.hpp"
+#include "eigennet/init.hpp"
 #include "eigennet/maxpool2d.hpp"
 #include "eigennet/relu.hpp"
 #include "recipes.hpp"
@@ -17,49 +18,12 @@ namespace eigennet::tools {
 
 namespace {
 
-// Draws a convolution's W (C_out × C_in·kh·kw, PyTorch's (out, in, kh, kw) order) and then its
-// bias (C_out), as initialize() does for a dense layer's W and bias row:
-//   normal / uniform: W and b from the distribution;  torch: W and b ~ U(±1/√fan_in) (PyTorch's
-//   Conv2d default);  glorot: W ~ U(±√(6/(fan_in+fan_out))), b = 0;  he: W ~ N(0, √(2/fan_in)),
-//   b = 0;  with fan_in = C_in·kh·kw and fan_out = C_out·kh·kw.
-template <typename Scalar>
-void initialize_conv(Conv2d<Scalar>& conv, RandomState& rng, const InitOptions& init) {
-  const double fan_in = double(conv.weights().cols());
-  const double fan_out = double(conv.weights().rows() * conv.kernel_h() * conv.kernel_w());
-  switch (init.scheme) {
-    case InitScheme::Normal:
-      rng.fill_normal(conv.weights(), init.a, init.b);
-      rng.fill_normal(conv.bias(), init.a, init.b);
-      break;
-    case InitScheme::Uniform:
-      rng.fill_uniform(conv.weights(), init.a, init.b);
-      rng.fill_uniform(conv.bias(), init.a, init.b);
-      break;
-    case InitScheme::TorchDefault: {
-      const double bound = 1.0 / std::sqrt(fan_in);
-      rng.fill_uniform(conv.weights(), -bound, bound);
-      rng.fill_uniform(conv.bias(), -bound, bound);
-      break;
-    }
-    case InitScheme::Glorot: {
-      const double bound = std::sqrt(6.0 / (fan_in + fan_out));
-      rng.fill_uniform(conv.weights(), -bound, bound);
-      conv.bias().setZero();
-      break;
-    }
-    case InitScheme::He:
-      rng.fill_normal(conv.weights(), 0.0, std::sqrt(2.0 / fan_in));
-      conv.bias().setZero();
-      break;
-  }
-}
-
 // conv (k×k, stride 1, no padding) → ReLU → max-pool; returns the pool's output shape.
 template <typename Scalar>
 ImageShape add_conv_block(Network<Scalar>& net, RandomState& rng, const InitOptions& init, ImageShape input,
                           Index channels, Index kernel, Index pool, bool ceil_mode) {
   auto& conv = net.template emplace<Conv2d<Scalar>>(input, channels, kernel);
-  initialize_conv(conv, rng, init);
+  initialize(conv, rng, init);
   net.template emplace<Relu<Scalar>>(conv.output_size());
   return net.template emplace<MaxPool2d<Scalar>>(conv.output_shape(), pool, pool, 0, ceil_mode).output_shape();
 }

@@ -175,6 +175,49 @@ TEST_CASE("output sizes of conv and pool equal PyTorch's over a grid (errors whe
   CHECK(pool_output_size(7, 2, 2, 0, false, "pool") == 3);
 }
 
+// ---- initialisation ----------------------------------------------------------------------------
+
+TEST_CASE("initialize(conv2d): W (C_out, C_in·kh·kw) then b (C_out) in numpy's order; glorot and he draw no bias") {
+  // Conv 2→3 channels, 3×3 kernel: W is 3×18, fan_in = 2·3·3 = 18, fan_out = 3·3·3 = 27.
+  struct Case {
+    InitOptions options;
+    bool normal;        // normal(a, b), else uniform(a, b)
+    double a, b;        // the weights' distribution
+    bool bias_drawn;    // else zero
+  };
+  const double torch = 1.0 / std::sqrt(18.0), glorot = std::sqrt(6.0 / (18.0 + 27.0)), he = std::sqrt(2.0 / 18.0);
+  const Case cases[] = {
+      {{InitScheme::Normal, 0.1, 0.2}, true, 0.1, 0.2, true},
+      {{InitScheme::Uniform, -0.3, 0.4}, false, -0.3, 0.4, true},
+      {{InitScheme::TorchDefault}, false, -torch, torch, true},
+      {{InitScheme::Glorot}, false, -glorot, glorot, false},
+      {{InitScheme::He}, true, 0.0, he, false},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(init_scheme_name(c.options.scheme));
+    Conv2d<double> conv({2, 5, 5}, 3, 3);
+    conv.bias().setConstant(9);  // overwritten either way
+    RandomState rng(17);
+    initialize(conv, rng, c.options);
+
+    RandomState expected_rng(17);
+    Matrix<double> w(3, 18), b = Matrix<double>::Zero(3, 1);
+    const auto fill = [&](Matrix<double>& m) {
+      if (c.normal)
+        expected_rng.fill_normal(m, c.a, c.b);
+      else
+        expected_rng.fill_uniform(m, c.a, c.b);
+    };
+    fill(w);
+    if (c.bias_drawn) fill(b);
+    CHECK(conv.weights() == w);
+    CHECK(conv.bias() == b);
+    // The same number of draws: both generators go on alike.
+    CHECK(rng.standard_normal() == expected_rng.standard_normal());
+    CHECK(rng.random_sample() == expected_rng.random_sample());
+  }
+}
+
 // ---- forward values by hand ------------------------------------------------------------------
 
 TEST_CASE_TEMPLATE("conv2d forward by hand: 1×3×3 image, 2×2 kernel, bias", Scalar, float, double) {

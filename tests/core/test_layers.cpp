@@ -55,6 +55,34 @@ TEST_CASE_TEMPLATE("dense equals the explicit concatenation [X, 1]·W, forward a
   CHECK((dx - dx_ref).norm() <= tol * dx_ref.norm());
 }
 
+TEST_CASE("initialize(dense): W (D_in, D_out) then the bias row, one row-major draw; glorot and he zero the bias row") {
+  // Dense 4→3: W is 5×3 with the bias as its last row; fan_in = 4, fan_out = 3.
+  const double glorot = std::sqrt(6.0 / 7.0), he = std::sqrt(2.0 / 4.0);
+  for (const InitScheme scheme : {InitScheme::Normal, InitScheme::TorchDefault, InitScheme::Glorot, InitScheme::He}) {
+    CAPTURE(init_scheme_name(scheme));
+    Dense<double> dense(4, 3);
+    RandomState rng(5);
+    initialize(dense, rng, {scheme, 0.1, 0.2});
+
+    RandomState expected_rng(5);
+    Matrix<double> w(5, 3);  // drawn whole, bias row included
+    if (scheme == InitScheme::Normal) expected_rng.fill_normal(w, 0.1, 0.2);
+    if (scheme == InitScheme::TorchDefault) expected_rng.fill_uniform(w, -0.5, 0.5);  // ±1/√4
+    if (scheme == InitScheme::Glorot) expected_rng.fill_uniform(w, -glorot, glorot);
+    if (scheme == InitScheme::He) expected_rng.fill_normal(w, 0.0, he);
+    if (scheme == InitScheme::Glorot || scheme == InitScheme::He) w.row(4).setZero();
+    CHECK(dense.weights() == w);
+    CHECK(rng.standard_normal() == expected_rng.standard_normal());  // the same number of draws
+  }
+  // Without a bias, W is D_in × D_out and nothing else is drawn.
+  Dense<double> no_bias(4, 3, false);
+  RandomState rng(5), expected_rng(5);
+  initialize(no_bias, rng, {InitScheme::He});
+  Matrix<double> w(4, 3);
+  expected_rng.fill_normal(w, 0.0, he);
+  CHECK(no_bias.weights() == w);
+}
+
 TEST_CASE_TEMPLATE("activations by hand", Scalar, float, double) {
   Matrix<Scalar> x(1, 3), y(1, 3);
   x << -2, 0, 3;
