@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "eigennet/gemm.hpp"
 #include "eigennet/optimizer.hpp"
@@ -40,10 +42,7 @@ std::vector<Matrix<Scalar>> zeros_like(const ParameterList<Scalar>& parameters) 
 }
 
 template <typename Scalar>
-void check_parameters(const ParameterList<Scalar>& parameters, double learning_rate) {
-  if (!(learning_rate > 0) || !std::isfinite(learning_rate))
-    throw std::invalid_argument("optimizer: learning rate must be positive and finite, got " +
-                                std::to_string(learning_rate));
+void check_parameters(const ParameterList<Scalar>& parameters) {
   for (const auto& p : parameters)
     if (p.value->rows() != p.gradient->rows() || p.value->cols() != p.gradient->cols())
       throw std::invalid_argument("optimizer: parameter " + p.name + " is " + shape_of(*p.value) +
@@ -53,15 +52,22 @@ void check_parameters(const ParameterList<Scalar>& parameters, double learning_r
 }  // namespace
 
 template <typename Scalar>
-Sgd<Scalar>::Sgd(ParameterList<Scalar> parameters, double learning_rate) : Optimizer<Scalar>(std::move(parameters)) {
-  check_parameters(this->parameters_, learning_rate);
-  this->learning_rate_ = learning_rate;
+void Optimizer<Scalar>::set_learning_rate(double lr) {
+  if (!(lr > 0) || !std::isfinite(lr))
+    throw std::invalid_argument("optimizer: learning rate must be positive and finite, got " + std::to_string(lr));
+  learning_rate_ = lr;
+}
+
+template <typename Scalar>
+Sgd<Scalar>::Sgd(ParameterList<Scalar> parameters, double learning_rate)
+    : Optimizer<Scalar>(learning_rate), parameters_(std::move(parameters)) {
+  check_parameters(parameters_);
 }
 
 template <typename Scalar>
 void Sgd<Scalar>::step() {
-  const Scalar lr = Scalar(this->learning_rate_);
-  for (auto& p : this->parameters_) {
+  const Scalar lr = Scalar(this->learning_rate());
+  for (auto& p : parameters_) {
     auto w = flat(*p.value);
     auto g = flat(*p.gradient);
     for_slices(w.size(), [&](Index begin, Index count) { w.segment(begin, count) -= lr * g.segment(begin, count); });
@@ -70,19 +76,18 @@ void Sgd<Scalar>::step() {
 
 template <typename Scalar>
 Momentum<Scalar>::Momentum(ParameterList<Scalar> parameters, double learning_rate, double momentum, bool nesterov)
-    : Optimizer<Scalar>(std::move(parameters)), momentum_(momentum), nesterov_(nesterov) {
-  check_parameters(this->parameters_, learning_rate);
+    : Optimizer<Scalar>(learning_rate), parameters_(std::move(parameters)), momentum_(momentum), nesterov_(nesterov) {
+  check_parameters(parameters_);
   if (!(momentum >= 0 && momentum < 1))
     throw std::invalid_argument("momentum must be in [0, 1), got " + std::to_string(momentum));
-  this->learning_rate_ = learning_rate;
-  velocity_ = zeros_like(this->parameters_);
+  velocity_ = zeros_like(parameters_);
 }
 
 template <typename Scalar>
 void Momentum<Scalar>::step() {
-  const Scalar lr = Scalar(this->learning_rate_), mu = Scalar(momentum_);
-  for (std::size_t i = 0; i < this->parameters_.size(); ++i) {
-    auto& p = this->parameters_[i];
+  const Scalar lr = Scalar(this->learning_rate()), mu = Scalar(momentum_);
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    auto& p = parameters_[i];
     auto w = flat(*p.value);
     auto g = flat(*p.gradient);
     auto v = flat(velocity_[i]);
@@ -100,13 +105,13 @@ void Momentum<Scalar>::step() {
 
 template <typename Scalar>
 Adam<Scalar>::Adam(ParameterList<Scalar> parameters, double learning_rate, double beta1, double beta2, double epsilon)
-    : Optimizer<Scalar>(std::move(parameters)), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
-  check_parameters(this->parameters_, learning_rate);
+    : Optimizer<Scalar>(learning_rate), parameters_(std::move(parameters)), beta1_(beta1), beta2_(beta2),
+      epsilon_(epsilon) {
+  check_parameters(parameters_);
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(epsilon > 0))
     throw std::invalid_argument("adam: need 0 ≤ β1, β2 < 1 and eps > 0");
-  this->learning_rate_ = learning_rate;
-  first_moment_ = zeros_like(this->parameters_);
-  second_moment_ = zeros_like(this->parameters_);
+  first_moment_ = zeros_like(parameters_);
+  second_moment_ = zeros_like(parameters_);
 }
 
 template <typename Scalar>
@@ -115,10 +120,10 @@ void Adam<Scalar>::step() {
   const double correction1 = 1 - std::pow(beta1_, double(steps_));
   const double correction2 = 1 - std::pow(beta2_, double(steps_));
   const Scalar b1 = Scalar(beta1_), b2 = Scalar(beta2_), eps = Scalar(epsilon_);
-  const Scalar step_size = Scalar(this->learning_rate_ / correction1);
+  const Scalar step_size = Scalar(this->learning_rate() / correction1);
   const Scalar sqrt_correction2 = Scalar(std::sqrt(correction2));
-  for (std::size_t i = 0; i < this->parameters_.size(); ++i) {
-    auto& p = this->parameters_[i];
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    auto& p = parameters_[i];
     auto w = flat(*p.value);
     auto g_all = flat(*p.gradient);
     auto m_all = flat(first_moment_[i]);
@@ -135,11 +140,39 @@ void Adam<Scalar>::step() {
   }
 }
 
+template <typename Scalar>
+ExponentialDecay<Scalar>::ExponentialDecay(std::unique_ptr<Optimizer<Scalar>> inner, double gamma,
+                                           double steps_per_decay)
+    : Optimizer<Scalar>(inner ? inner->learning_rate() : 1.0), inner_(std::move(inner)), gamma_(gamma),
+      steps_per_decay_(steps_per_decay) {
+  if (!inner_) throw std::invalid_argument("exponential decay: no optimizer to schedule (inner is empty)");
+  if (!(gamma > 0 && gamma <= 1))
+    throw std::invalid_argument("exponential decay: gamma must be in (0, 1], got " + std::to_string(gamma));
+  if (!(steps_per_decay > 0) || !std::isfinite(steps_per_decay))
+    throw std::invalid_argument("exponential decay: steps per decay must be positive and finite, got " +
+                                std::to_string(steps_per_decay));
+}
+
+template <typename Scalar>
+double ExponentialDecay<Scalar>::learning_rate_at(long long t) const {
+  return this->learning_rate() * std::pow(gamma_, double(t) / steps_per_decay_);
+}
+
+template <typename Scalar>
+void ExponentialDecay<Scalar>::step() {
+  inner_->set_learning_rate(learning_rate_at(steps_++));
+  inner_->step();
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
 template class Sgd<float>;
 template class Sgd<double>;
 template class Momentum<float>;
 template class Momentum<double>;
 template class Adam<float>;
 template class Adam<double>;
+template class ExponentialDecay<float>;
+template class ExponentialDecay<double>;
 
 }  // namespace eigennet

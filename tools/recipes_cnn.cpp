@@ -4,13 +4,13 @@
 // Images are 28×28 rows of 784 pixels, channel-major (1×28×28); every feature map keeps that
 // layout (C×H×W in each row, PyTorch's NCHW order), so the dense layer after the last pooling
 // takes the maps as they are: flattening is the identity and needs no layer.
-#include <cmath>
 #include <memory>
 
 #include "eigennet/conv2d.hpp"
 #include "eigennet/dense.hpp"
 #include "eigennet/init.hpp"
 #include "eigennet/maxpool2d.hpp"
+#include "eigennet/optimizer.hpp"
 #include "eigennet/relu.hpp"
 #include "recipes.hpp"
 
@@ -27,28 +27,6 @@ ImageShape add_conv_block(Network<Scalar>& net, RandomState& rng, const InitOpti
   net.template emplace<Relu<Scalar>>(conv.output_size());
   return net.template emplace<MaxPool2d<Scalar>>(conv.output_shape(), pool, pool, 0, ceil_mode).output_shape();
 }
-
-// Another optimizer whose learning rate decays exponentially with the samples seen:
-//   ε_t = ε · γ^(t·B / samples_per_decay)   (t: steps taken, B: the nominal batch size)
-// so ε falls by γ per `samples_per_decay` samples (per epoch for 60000), as PyTorch's
-// ExponentialLR stepped once an epoch but without its jumps. ε is what the training loop sets.
-template <typename Scalar>
-class ExponentialDecay final : public Optimizer<Scalar> {
- public:
-  ExponentialDecay(std::unique_ptr<Optimizer<Scalar>> inner, ParameterList<Scalar> parameters, double gamma,
-                   double steps_per_decay)
-      : Optimizer<Scalar>(std::move(parameters)), inner_(std::move(inner)), gamma_(gamma),
-        steps_per_decay_(steps_per_decay) {}
-  void step() override {
-    inner_->set_learning_rate(this->learning_rate() * std::pow(gamma_, double(steps_++) / steps_per_decay_));
-    inner_->step();
-  }
-
- private:
-  std::unique_ptr<Optimizer<Scalar>> inner_;
-  double gamma_, steps_per_decay_;
-  long long steps_ = 0;
-};
 
 }  // namespace
 
@@ -110,8 +88,8 @@ void register_cnn_recipes() {
         m.network.template emplace<Relu<Scalar>>(500);
         initialize(m.network.template emplace<Dense<Scalar>>(500, 10), rng, s.init);
         m.loss = std::make_unique<SoftmaxCrossEntropy<Scalar>>();
-        m.optimizer = std::make_unique<ExponentialDecay<Scalar>>(make_optimizer<Scalar>(s, m.network),
-                                                                 m.network.parameters(), 0.7,
+        // ×0.7 per 60000 samples: per epoch of MNIST's training set, whatever the batch size.
+        m.optimizer = std::make_unique<ExponentialDecay<Scalar>>(make_optimizer<Scalar>(s, m.network), 0.7,
                                                                  60000.0 / double(s.batch_size));
         return m;
       }));

@@ -1,8 +1,13 @@
 // Optimizers walk a parameter list (Network::parameters()) and update each value from its
 // gradient. Their state (velocities, moments) is indexed by position in that list and
 // allocated once, when the optimizer is built, so step() allocates nothing.
+//
+// An optimizer owns its learning rate: it is set when the optimizer is built and changes only
+// through set_learning_rate (a training loop calls it only when its options ask, see
+// train.hpp) or through a schedule such as ExponentialDecay below.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "eigennet/parameter.hpp"
@@ -12,16 +17,19 @@ namespace eigennet {
 template <typename Scalar>
 class Optimizer {
  public:
-  explicit Optimizer(ParameterList<Scalar> parameters) : parameters_(std::move(parameters)) {}
   virtual ~Optimizer() = default;
   // Applies one update using the gradients currently stored in the parameters.
   virtual void step() = 0;
+  // ε in the update rules below.
   double learning_rate() const { return learning_rate_; }
-  void set_learning_rate(double lr) { learning_rate_ = lr; }
+  // Throws std::invalid_argument naming the value unless lr is positive and finite.
+  void set_learning_rate(double lr);
 
  protected:
-  ParameterList<Scalar> parameters_;
-  double learning_rate_ = 0.01;
+  explicit Optimizer(double learning_rate) { set_learning_rate(learning_rate); }
+
+ private:
+  double learning_rate_ = 0;
 };
 
 // Plain SGD, as in the notebook:  W ← W − ε·dW.
@@ -30,6 +38,9 @@ class Sgd final : public Optimizer<Scalar> {
  public:
   Sgd(ParameterList<Scalar> parameters, double learning_rate);
   void step() override;
+
+ private:
+  ParameterList<Scalar> parameters_;
 };
 
 // SGD with momentum, PyTorch's form:  v ← μ·v + dW;  W ← W − ε·v
@@ -41,6 +52,7 @@ class Momentum final : public Optimizer<Scalar> {
   void step() override;
 
  private:
+  ParameterList<Scalar> parameters_;
   double momentum_;
   bool nesterov_;
   std::vector<Matrix<Scalar>> velocity_;
@@ -56,16 +68,44 @@ class Adam final : public Optimizer<Scalar> {
   void step() override;
 
  private:
+  ParameterList<Scalar> parameters_;
   double beta1_, beta2_, epsilon_;
   long long steps_ = 0;
   std::vector<Matrix<Scalar>> first_moment_, second_moment_;
 };
 
+// A learning-rate schedule around another optimizer: the rate decays exponentially with the
+// steps taken,
+//   ε_t = ε · γ^(t / steps_per_decay)    t = 0, 1, 2, … (the steps taken before this one)
+// so it falls by γ every steps_per_decay steps, smoothly (PyTorch's ExponentialLR stepped once
+// every steps_per_decay steps, without its jumps). ε is this optimizer's learning rate (the
+// inner optimizer's when built); before each step the inner optimizer's rate is set to ε_t.
+template <typename Scalar>
+class ExponentialDecay final : public Optimizer<Scalar> {
+ public:
+  // Throws std::invalid_argument unless inner is set, 0 < γ ≤ 1 and steps_per_decay > 0.
+  ExponentialDecay(std::unique_ptr<Optimizer<Scalar>> inner, double gamma, double steps_per_decay);
+  void step() override;
+  // ε_t: the rate of the step that follows t steps.
+  double learning_rate_at(long long t) const;
+  long long steps() const { return steps_; }
+  const Optimizer<Scalar>& inner() const { return *inner_; }
+
+ private:
+  std::unique_ptr<Optimizer<Scalar>> inner_;
+  double gamma_, steps_per_decay_;
+  long long steps_ = 0;
+};
+
+extern template class Optimizer<float>;
+extern template class Optimizer<double>;
 extern template class Sgd<float>;
 extern template class Sgd<double>;
 extern template class Momentum<float>;
 extern template class Momentum<double>;
 extern template class Adam<float>;
 extern template class Adam<double>;
+extern template class ExponentialDecay<float>;
+extern template class ExponentialDecay<double>;
 
 }  // namespace eigennet

@@ -8,8 +8,10 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <malloc.h>
+#include <memory>
 
 #include "eigennet/eigennet.hpp"
 
@@ -150,6 +152,64 @@ TEST_CASE("momentum and Adam updates match their formulas on one tensor") {
   adam.step();  // first step: m̂ = g, v̂ = g² ⇒ w -= 0.1 · g/(|g| + 1e-8) = 0.1·sign(g)
   CHECK(w(0, 0) == doctest::Approx(0.9));
   CHECK(w(0, 1) == doctest::Approx(-2.1));
+}
+
+TEST_CASE("ExponentialDecay: ε_t = ε·γ^(t / steps_per_decay) before step t+1, set on the inner optimizer") {
+  // SGD on one weight with gradient 1: each step lowers w by exactly the rate it used.
+  Matrix<double> w(1, 1), g(1, 1);
+  w << 0.0;
+  g << 1.0;
+  ExponentialDecay<double> decay(std::make_unique<Sgd<double>>(ParameterList<double>{{"w", &w, &g}}, 0.1), 0.5, 2);
+  CHECK(decay.learning_rate() == 0.1);  // ε: the inner optimizer's rate when built
+  const double expected[] = {0.1, 0.1 / std::sqrt(2.0), 0.05, 0.05 / std::sqrt(2.0), 0.025};
+  double w_expected = 0;
+  for (long long t = 0; t < 5; ++t) {
+    CAPTURE(t);
+    CHECK(decay.learning_rate_at(t) == doctest::Approx(expected[t]).epsilon(1e-15));
+    decay.step();
+    w_expected -= expected[t];
+    CHECK(decay.steps() == t + 1);
+    CHECK(decay.inner().learning_rate() == decay.learning_rate_at(t));
+    CHECK(w(0, 0) == doctest::Approx(w_expected).epsilon(1e-15));
+  }
+  CHECK(decay.learning_rate() == 0.1);  // ε itself does not decay
+  decay.set_learning_rate(0.2);         // a new ε scales the rest of the schedule
+  CHECK(decay.learning_rate_at(4) == doctest::Approx(0.05).epsilon(1e-15));
+}
+
+TEST_CASE("ExponentialDecay with lenet's settings: 1e-3·0.7^(t/937.5), ×0.7 per 60000 samples of 64") {
+  // lenet: Adam at 1e-3, ×0.7 per 60000 samples in batches of 64 (937.5 steps). The rate of the
+  // step after t steps is 1e-3·0.7^(t/937.5), bit for bit: 7e-4 after one epoch of MNIST.
+  Matrix<float> w = Matrix<float>::Zero(2, 3), g = Matrix<float>::Constant(2, 3, 0.5f);
+  ExponentialDecay<float> decay(std::make_unique<Adam<float>>(ParameterList<float>{{"w", &w, &g}}, 1e-3), 0.7,
+                                60000.0 / 64.0);
+  for (long long t : {0LL, 1LL, 937LL, 938LL, 1875LL, 7499LL})
+    CHECK(decay.learning_rate_at(t) == 1e-3 * std::pow(0.7, double(t) / 937.5));
+  CHECK(decay.learning_rate_at(1875) == doctest::Approx(1e-3 * 0.49).epsilon(1e-12));  // two epochs
+  for (long long t = 0; t < 3; ++t) {
+    decay.step();
+    CHECK(decay.inner().learning_rate() == 1e-3 * std::pow(0.7, double(t) / 937.5));
+  }
+}
+
+TEST_CASE("learning rates and schedules refuse bad values, naming them") {
+  Matrix<double> w(1, 1), g(1, 1);
+  const ParameterList<double> params{{"w", &w, &g}};
+  CHECK_THROWS_WITH_AS(Sgd<double>(params, 0.0), "optimizer: learning rate must be positive and finite, got 0.000000",
+                       std::invalid_argument);
+  Sgd<double> sgd(params, 0.1);
+  CHECK_THROWS_WITH_AS(sgd.set_learning_rate(-2), "optimizer: learning rate must be positive and finite, got -2.000000",
+                       std::invalid_argument);
+  CHECK(sgd.learning_rate() == 0.1);
+  const auto decay = [&](double gamma, double steps_per_decay) {
+    ExponentialDecay<double>(std::make_unique<Sgd<double>>(params, 0.1), gamma, steps_per_decay);
+  };
+  CHECK_THROWS_WITH_AS(decay(1.5, 10), "exponential decay: gamma must be in (0, 1], got 1.500000", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(decay(0.0, 10), "exponential decay: gamma must be in (0, 1], got 0.000000", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(decay(0.5, 0), "exponential decay: steps per decay must be positive and finite, got 0.000000",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ExponentialDecay<double>(nullptr, 0.5, 10),
+                       "exponential decay: no optimizer to schedule (inner is empty)", std::invalid_argument);
 }
 
 TEST_CASE_TEMPLATE("a training step allocates nothing after the first", Scalar, float, double) {
