@@ -73,7 +73,7 @@ class Trainer {
  public:
   Trainer(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer, const NextBatch& next_batch,
           const LabeledData<Scalar>& train, const LabeledData<Scalar>& validation, const LabeledData<Scalar>& test,
-          Index batch_size, Index eval_batch, double learning_rate, int data_parallel,
+          Index batch_size, Index eval_batch, std::optional<double> learning_rate, int data_parallel,
           const TrainingHooks<Scalar>& hooks)
       : net_(net), loss_(loss), optimizer_(optimizer), next_batch_(next_batch), train_(train),
         validation_(validation), test_(test), eval_batch_(eval_batch), hooks_(hooks),
@@ -83,13 +83,13 @@ class Trainer {
     if (batch_size < 1) throw std::invalid_argument("training: batch size must be ≥ 1, got " + std::to_string(batch_size));
     if (eval_batch < 1)
       throw std::invalid_argument("training: evaluation batch must be ≥ 1, got " + std::to_string(eval_batch));
-    if (!(learning_rate > 0) || !std::isfinite(learning_rate))
-      throw std::invalid_argument("training: learning rate must be a positive number, got " +
-                                  std::to_string(learning_rate));
+    if (learning_rate && (!(*learning_rate > 0) || !std::isfinite(*learning_rate)))
+      throw std::invalid_argument("training: learning rate must be positive and finite, got " +
+                                  std::to_string(*learning_rate));
     check_data(net, train, "training");
     check_data(net, validation, "validation");
     check_data(net, test, "test");
-    optimizer.set_learning_rate(learning_rate);
+    if (learning_rate) optimizer.set_learning_rate(*learning_rate);
     // Everything a step or a pass needs, allocated once here.
     const Index d = net.input_size();
     eval_batch_ = std::max<Index>(1, std::min(eval_batch, std::max(validation.size(), test.size())));

@@ -316,7 +316,6 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
       IterationOptions o;
       o.iterations = settings.iterations;
       o.batch_size = settings.batch_size;
-      o.learning_rate = settings.learning_rate;
       o.test_every = settings.test_every;
       o.data_parallel = options.data_parallel ? options.threads : 1;
       history = train_iterations<Scalar>(model.network, *model.loss, *model.optimizer, next_batch, train, validation,
@@ -326,7 +325,6 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
       o.epochs = settings.epochs;
       o.batches_per_epoch = batches_per_epoch;
       o.batch_size = settings.batch_size;
-      o.learning_rate = settings.learning_rate;
       o.data_parallel = options.data_parallel ? options.threads : 1;
       history = train_epochs<Scalar>(model.network, *model.loss, *model.optimizer, next_batch, train, validation, test,
                                      o, hooks);

@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -90,10 +91,13 @@ struct TrainingHooks {
   TrainingObserver observer;         // may be empty
 };
 
+// learning_rate in both option sets: unset (the default), the optimizer trains at its own rate;
+// set, the loop calls optimizer.set_learning_rate with it before the first step (it must be
+// positive and finite).
 struct IterationOptions {
   Index iterations = 400;      // steps
   Index batch_size = 40;       // the largest batch next_batch returns (buffers are sized for it)
-  double learning_rate = 1e-2; // set on the optimizer before the first step
+  std::optional<double> learning_rate;
   Index test_every = 10;       // test pass every k steps and after the last; 0: after the last only
   Index eval_batch = 1000;     // rows per forward pass in a test pass
   int data_parallel = 1;       // > 1: steps by DataParallel on this many threads (data_parallel.hpp)
@@ -103,7 +107,7 @@ struct EpochOptions {
   Index epochs = 5;
   Index batches_per_epoch = 0; // next_batch calls per epoch (BatchSampler::batches_per_epoch())
   Index batch_size = 100;      // the largest batch next_batch returns
-  double learning_rate = 5e-2;
+  std::optional<double> learning_rate;
   bool test_every_epoch = true;  // test pass after every epoch; false: after the last only
   Index eval_batch = 1000;
   int data_parallel = 1;         // > 1: steps by DataParallel on this many threads (data_parallel.hpp)

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
+#include <utility>
 
 #include "eigennet/data/batching.hpp"
 #include "eigennet/eigennet.hpp"
@@ -113,7 +115,7 @@ TEST_CASE("train_iterations learns, records every step, and tests every k steps 
   o.test_every = 10;
   const TrainingHistory h = train_iterations<double>(net, loss, sgd, next, {train.x, train.labels},
                                                      {validation.x, validation.labels}, {test.x, test.labels}, o, hooks);
-  CHECK(sgd.learning_rate() == 0.5);  // the loop sets the learning rate
+  CHECK(sgd.learning_rate() == 0.5);  // options.learning_rate is set, so the loop sets it
   CHECK(h.steps() == 25);
   CHECK(h.batch_accuracy.size() == 25);
   CHECK(steps_seen == 25);
@@ -145,6 +147,69 @@ TEST_CASE("train_iterations learns, records every step, and tests every k steps 
                                                   {test.x, test.labels}, o);
     CHECK(h7.test_step == std::vector<double>{7});
   }
+}
+
+TEST_CASE("the optimizer owns its learning rate: default options train at the rate it was built with") {
+  // Adam's first step moves every weight by ε·g/(|g| + 1e-8) = ±ε (for |g| ≫ 1e-8): the largest
+  // change of W after one step is the learning rate that step used.
+  const Blobs train = make_blobs(30, 1);
+  const SoftmaxCrossEntropy<double> loss;
+  FixedBatch fixed(10);
+  const auto largest_change = [](const Matrix<double>& before, Network<double>& net) {
+    return (net.parameters()[0].value->array() - before.array()).abs().maxCoeff();
+  };
+  const auto one_step = [&](std::optional<double> learning_rate, bool epochs) {
+    Network<double> net = linear_net(7);
+    const Matrix<double> before = *net.parameters()[0].value;
+    Adam<double> adam(net.parameters(), 1e-3);
+    if (epochs) {
+      EpochOptions o;
+      o.epochs = 1;
+      o.batches_per_epoch = 1;
+      o.batch_size = 10;
+      o.learning_rate = learning_rate;
+      train_epochs<double>(net, loss, adam, fixed.callable(), {train.x, train.labels}, {}, {}, o);
+    } else {
+      IterationOptions o;
+      o.iterations = 1;
+      o.batch_size = 10;
+      o.learning_rate = learning_rate;
+      train_iterations<double>(net, loss, adam, fixed.callable(), {train.x, train.labels}, {}, {}, o);
+    }
+    return std::make_pair(adam.learning_rate(), largest_change(before, net));
+  };
+  for (bool epochs : {false, true}) {
+    CAPTURE(epochs);
+    // Default options: the rate Adam was built with (the loops once set 1e-2 and 5e-2 here).
+    const auto [kept, kept_change] = one_step(std::nullopt, epochs);
+    CHECK(kept == 1e-3);
+    CHECK(kept_change == doctest::Approx(1e-3).epsilon(1e-6));
+    // Negative control: a learning rate in the options does change it.
+    const auto [set, set_change] = one_step(0.02, epochs);
+    CHECK(set == 0.02);
+    CHECK(set_change == doctest::Approx(0.02).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("a learning rate in the options must be positive and finite; the error names the value") {
+  const Blobs train = make_blobs(20, 1);
+  const SoftmaxCrossEntropy<double> loss;
+  Network<double> net = linear_net(7);
+  Sgd<double> sgd(net.parameters(), 0.01);
+  FixedBatch fixed(4);
+  IterationOptions o;
+  o.iterations = 1;
+  o.batch_size = 4;
+  o.learning_rate = -0.5;
+  CHECK_THROWS_WITH_AS(train_iterations<double>(net, loss, sgd, fixed.callable(), {train.x, train.labels}, {}, {}, o),
+                       "training: learning rate must be positive and finite, got -0.500000", std::invalid_argument);
+  EpochOptions e;
+  e.batches_per_epoch = 1;
+  e.batch_size = 4;
+  e.learning_rate = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH_AS(train_epochs<double>(net, loss, sgd, fixed.callable(), {train.x, train.labels}, {}, {}, e),
+                       "training: learning rate must be positive and finite, got inf", std::invalid_argument);
+  CHECK(sgd.learning_rate() == 0.01);  // refused before anything changed
 }
 
 TEST_CASE("train_epochs: every epoch visits each sample once; per-epoch loss, validation and test") {
