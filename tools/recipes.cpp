@@ -6,11 +6,11 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "eigennet/dense.hpp"
-#include "eigennet/log_softmax.hpp"
-#include "eigennet/relu.hpp"
-#include "eigennet/sigmoid.hpp"
-#include "eigennet/tanh.hpp"
+#include "eigennet/layers/dense.hpp"
+#include "eigennet/layers/log_softmax.hpp"
+#include "eigennet/layers/relu.hpp"
+#include "eigennet/layers/sigmoid.hpp"
+#include "eigennet/layers/tanh.hpp"
 
 namespace eigennet::tools {
 

@@ -20,10 +20,10 @@
 #include "eigennet/data/batching.hpp"
 #include "eigennet/data/mnist.hpp"
 #include "eigennet/data/preprocess.hpp"
-#include "eigennet/init.hpp"
-#include "eigennet/loss.hpp"
-#include "eigennet/network.hpp"
-#include "eigennet/optimizer.hpp"
+#include "eigennet/model/init.hpp"
+#include "eigennet/model/loss.hpp"
+#include "eigennet/model/network.hpp"
+#include "eigennet/train/optimizer.hpp"
 #include "eigennet/random.hpp"
 
 namespace eigennet::tools {

@@ -6,12 +6,12 @@
 // takes the maps as they are: flattening is the identity and needs no layer.
 #include <memory>
 
-#include "eigennet/conv2d.hpp"
-#include "eigennet/dense.hpp"
-#include "eigennet/init.hpp"
-#include "eigennet/maxpool2d.hpp"
-#include "eigennet/optimizer.hpp"
-#include "eigennet/relu.hpp"
+#include "eigennet/layers/conv2d.hpp"
+#include "eigennet/layers/dense.hpp"
+#include "eigennet/model/init.hpp"
+#include "eigennet/layers/maxpool2d.hpp"
+#include "eigennet/train/optimizer.hpp"
+#include "eigennet/layers/relu.hpp"
 #include "recipes.hpp"
 
 namespace eigennet::tools {

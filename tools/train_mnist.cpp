@@ -21,8 +21,8 @@
 #include "eigennet/data/checkpoint.hpp"
 #include "eigennet/data/mnist.hpp"
 #include "eigennet/data/split.hpp"
-#include "eigennet/gemm.hpp"
-#include "eigennet/train.hpp"
+#include "eigennet/gemm/gemm.hpp"
+#include "eigennet/train/train.hpp"
 #include "recipes.hpp"
 #include "train_plots.hpp"
 

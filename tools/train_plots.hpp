@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "eigennet/data/mnist.hpp"
-#include "eigennet/network.hpp"
-#include "eigennet/train.hpp"
+#include "eigennet/model/network.hpp"
+#include "eigennet/train/train.hpp"
 #ifdef EIGENNET_HAVE_PLOTS
 #include "eigennet/plot/plot.hpp"
 #endif

@@ -1,24 +1,30 @@
-// Everything of the eigennet core in one include.
+// Everything of the eigennet core in one include: every public header of the library that
+// depends on Eigen only (data formats, plots and the GPU part have their own folders).
 #pragma once
 
-#include "eigennet/activation.hpp"
-#include "eigennet/conv2d.hpp"
-#include "eigennet/data_parallel.hpp"
-#include "eigennet/dense.hpp"
-#include "eigennet/gemm.hpp"
-#include "eigennet/gradcheck.hpp"
-#include "eigennet/image_shape.hpp"
-#include "eigennet/init.hpp"
-#include "eigennet/layer.hpp"
-#include "eigennet/log_softmax.hpp"
-#include "eigennet/loss.hpp"
-#include "eigennet/maxpool2d.hpp"
-#include "eigennet/network.hpp"
-#include "eigennet/optimizer.hpp"
-#include "eigennet/parameter.hpp"
-#include "eigennet/random.hpp"
-#include "eigennet/relu.hpp"
-#include "eigennet/sigmoid.hpp"
-#include "eigennet/softmax.hpp"
-#include "eigennet/tanh.hpp"
 #include "eigennet/types.hpp"
+#include "eigennet/random.hpp"
+
+#include "eigennet/gemm/gemm.hpp"
+
+#include "eigennet/layers/layer.hpp"
+#include "eigennet/layers/activation.hpp"
+#include "eigennet/layers/dense.hpp"
+#include "eigennet/layers/relu.hpp"
+#include "eigennet/layers/sigmoid.hpp"
+#include "eigennet/layers/tanh.hpp"
+#include "eigennet/layers/softmax.hpp"
+#include "eigennet/layers/log_softmax.hpp"
+#include "eigennet/layers/image_shape.hpp"
+#include "eigennet/layers/conv2d.hpp"
+#include "eigennet/layers/maxpool2d.hpp"
+
+#include "eigennet/model/parameter.hpp"
+#include "eigennet/model/loss.hpp"
+#include "eigennet/model/network.hpp"
+#include "eigennet/model/init.hpp"
+#include "eigennet/model/gradcheck.hpp"
+
+#include "eigennet/train/optimizer.hpp"
+#include "eigennet/train/data_parallel.hpp"
+#include "eigennet/train/train.hpp"

@@ -11,7 +11,7 @@
 #include "eigennet/data/mnist.hpp"
 #include "eigennet/data/preprocess.hpp"
 #include "eigennet/eigennet.hpp"
-#include "eigennet/train.hpp"
+#include "eigennet/train/train.hpp"
 #include "support/dataset.hpp"
 #include "train_test_util.hpp"
 

@@ -12,7 +12,7 @@
 
 #include "eigennet/data/batching.hpp"
 #include "eigennet/eigennet.hpp"
-#include "eigennet/train.hpp"
+#include "eigennet/train/train.hpp"
 
 using namespace eigennet;
 

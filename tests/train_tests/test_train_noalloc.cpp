@@ -13,7 +13,7 @@
 
 #include "eigennet/data/batching.hpp"
 #include "eigennet/eigennet.hpp"
-#include "eigennet/train.hpp"
+#include "eigennet/train/train.hpp"
 
 // ---- counting allocator (glibc) ----------------------------------------------------------
 extern "C" {

@@ -31,18 +31,18 @@
 #include <omp.h>
 #endif
 
-#include "eigennet/data_parallel.hpp"
+#include "eigennet/train/data_parallel.hpp"
 #include "eigennet/data/batching.hpp"
 #include "eigennet/data/error.hpp"
 #include "eigennet/data/mnist.hpp"
 #include "eigennet/data/preprocess.hpp"
-#include "eigennet/dense.hpp"
-#include "eigennet/gemm.hpp"
-#include "eigennet/init.hpp"
-#include "eigennet/loss.hpp"
-#include "eigennet/network.hpp"
-#include "eigennet/optimizer.hpp"
-#include "eigennet/relu.hpp"
+#include "eigennet/layers/dense.hpp"
+#include "eigennet/gemm/gemm.hpp"
+#include "eigennet/model/init.hpp"
+#include "eigennet/model/loss.hpp"
+#include "eigennet/model/network.hpp"
+#include "eigennet/train/optimizer.hpp"
+#include "eigennet/layers/relu.hpp"
 
 // ---- counting allocator (glibc), the same idea as tests/core/test_network.cpp ----------------
 // Every malloc-family call of the process is counted, so the count also sees std::vector,

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "eigennet/data/npz.hpp"
-#include "eigennet/parameter.hpp"
+#include "eigennet/model/parameter.hpp"
 
 namespace eigennet {
 

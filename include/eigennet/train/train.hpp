@@ -1,0 +1,151 @@
+// Training loops in the notebook's shape, and evaluation (batched forward + arg-max).
+//
+// Two loops share one step: gather the batch's rows, forward, loss, backward, update.
+// - train_iterations: a fixed number of steps, test accuracy every k steps and after the
+//   last one (the notebook: 400 iterations, test every 10).
+// - train_epochs: epochs of batches with a validation pass (and a test pass) after each.
+// Which samples form each batch is not decided here: the caller passes a NextBatch callable
+// (e.g. the data layer's BatchSampler::next bound to the run's RandomState), so the loops
+// know nothing of file formats or batch rules.
+//
+// Both loops stop with TrainingDiverged as soon as a step's loss is NaN or ±Inf. Buffers are
+// allocated before the first step; a step allocates nothing (nor does a test pass).
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "eigennet/model/loss.hpp"
+#include "eigennet/model/network.hpp"
+#include "eigennet/train/optimizer.hpp"
+#include "eigennet/types.hpp"
+
+namespace eigennet {
+
+// The loss of a step was NaN or ±Inf. The message names the step, the epoch, the learning
+// rate and what to try.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Inputs (N×D, one sample per row) and their class labels (N), borrowed, not copied.
+// Default-constructed: no data (an optional validation or test set left out).
+template <typename Scalar>
+struct LabeledData {
+  LabeledData() = default;
+  // Throws std::invalid_argument unless x has one row per label.
+  LabeledData(const Matrix<Scalar>& x, const Labels& labels);
+
+  const Matrix<Scalar>* x = nullptr;
+  const Labels* labels = nullptr;
+
+  bool empty() const { return x == nullptr; }
+  Index size() const { return x ? x->rows() : 0; }
+};
+
+// The sample indices (rows of the training set) of the next batch. The reference must stay
+// valid until the next call. Example: [&]() -> const std::vector<Index>& { return sampler.next(); }
+using NextBatch = std::function<const std::vector<Index>&()>;
+
+// Optional in-place change of every batch before its forward pass, in training and in
+// evaluation (e.g. per-batch normalisation). Empty: batches are used as gathered.
+template <typename Scalar>
+using BatchTransform = std::function<void(MatrixRef<Scalar>)>;
+
+// What the loops record. Accuracies are fractions in [0, 1]. Steps count from 1.
+struct TrainingHistory {
+  // One entry per step.
+  std::vector<double> loss;            // the batch's loss
+  std::vector<double> batch_accuracy;  // accuracy on the batch, before the update
+  // One entry per test pass: the steps done when it ran, and the result.
+  std::vector<double> test_step;
+  std::vector<double> test_accuracy;
+  std::vector<double> test_loss;
+  // train_epochs only, one entry per epoch.
+  std::vector<double> epoch_end_step;       // steps done at the end of the epoch
+  std::vector<double> epoch_loss;           // mean batch loss over the epoch (weighted by batch size)
+  std::vector<double> epoch_accuracy;       // fraction of the epoch's samples classified right
+  std::vector<double> validation_loss;      // empty without a validation set
+  std::vector<double> validation_accuracy;  // empty without a validation set
+
+  Index steps() const { return static_cast<Index>(loss.size()); }
+  // The last test accuracy; NaN when no test pass ran.
+  double final_test_accuracy() const {
+    return test_accuracy.empty() ? std::numeric_limits<double>::quiet_NaN() : test_accuracy.back();
+  }
+};
+
+// Called after every step, after every test pass and after every epoch; read the newest
+// entries of the history (progress bars, logs).
+enum class TrainingEvent { Step, Test, Epoch };
+using TrainingObserver = std::function<void(TrainingEvent, const TrainingHistory&)>;
+
+template <typename Scalar>
+struct TrainingHooks {
+  BatchTransform<Scalar> transform;  // may be empty
+  TrainingObserver observer;         // may be empty
+};
+
+// learning_rate in both option sets: unset (the default), the optimizer trains at its own rate;
+// set, the loop calls optimizer.set_learning_rate with it before the first step (it must be
+// positive and finite).
+struct IterationOptions {
+  Index iterations = 400;      // steps
+  Index batch_size = 40;       // the largest batch next_batch returns (buffers are sized for it)
+  std::optional<double> learning_rate;
+  Index test_every = 10;       // test pass every k steps and after the last; 0: after the last only
+  Index eval_batch = 1000;     // rows per forward pass in a test pass
+  int data_parallel = 1;       // > 1: steps by DataParallel on this many threads (data_parallel.hpp)
+};
+
+struct EpochOptions {
+  Index epochs = 5;
+  Index batches_per_epoch = 0; // next_batch calls per epoch (BatchSampler::batches_per_epoch())
+  Index batch_size = 100;      // the largest batch next_batch returns
+  std::optional<double> learning_rate;
+  bool test_every_epoch = true;  // test pass after every epoch; false: after the last only
+  Index eval_batch = 1000;
+  int data_parallel = 1;         // > 1: steps by DataParallel on this many threads (data_parallel.hpp)
+};
+
+// Row-wise arg-max of scores (N×K; logits, probabilities or log-probabilities alike) compared
+// with labels (N): the fraction right. Ties go to the first maximum (numpy's argmax).
+template <typename Scalar>
+double accuracy(ConstMatrixRef<Scalar> scores, ConstLabelsRef labels);
+
+struct Evaluation {
+  double accuracy = 0;                                    // fraction right
+  double loss = std::numeric_limits<double>::quiet_NaN(); // mean loss; NaN without a loss
+  Index samples = 0;
+};
+
+// Forward passes over all of data in batches of batch_size rows; the loss (averaged over all
+// samples) only when a loss is given. Allocates a batch buffer only when transform is set.
+template <typename Scalar>
+Evaluation evaluate(Network<Scalar>& net, const LabeledData<Scalar>& data, Index batch_size,
+                    const Loss<Scalar>* loss = nullptr, const BatchTransform<Scalar>& transform = {});
+
+// The notebook's loop: options.iterations steps on batches from next_batch; a test pass on
+// `test` every options.test_every steps and after the last one (none if test is empty). With
+// a validation set, a validation pass runs with every test pass.
+template <typename Scalar>
+TrainingHistory train_iterations(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer,
+                                 const NextBatch& next_batch, const LabeledData<Scalar>& train,
+                                 const LabeledData<Scalar>& validation, const LabeledData<Scalar>& test,
+                                 const IterationOptions& options, const TrainingHooks<Scalar>& hooks = {});
+
+// options.epochs epochs of options.batches_per_epoch batches each; after every epoch a
+// validation pass (if a validation set is given) and a test pass (every epoch, or after the
+// last only; none if test is empty).
+template <typename Scalar>
+TrainingHistory train_epochs(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer,
+                             const NextBatch& next_batch, const LabeledData<Scalar>& train,
+                             const LabeledData<Scalar>& validation, const LabeledData<Scalar>& test,
+                             const EpochOptions& options, const TrainingHooks<Scalar>& hooks = {});
+
+}  // namespace eigennet

@@ -1,0 +1,298 @@
+#include "eigennet/model/gradcheck.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <sstream>
+
+#include "eigennet/random.hpp"
+
+namespace eigennet {
+
+template <>
+double default_gradcheck_step<double>() { return 1e-6; }
+template <>
+double default_gradcheck_step<float>() { return 1e-3; }
+template <>
+double default_gradcheck_tolerance<double>() { return 1e-6; }
+template <>
+double default_gradcheck_tolerance<float>() { return 2e-2; }
+
+namespace {
+
+template <typename Scalar>
+struct Settings {
+  double step, tolerance;
+  Index max_entries;
+  std::uint32_t seed;
+};
+
+template <typename Scalar>
+Settings<Scalar> settings_from(const GradcheckOptions& o) {
+  return {o.step > 0 ? o.step : default_gradcheck_step<Scalar>(),
+          o.tolerance > 0 ? o.tolerance : default_gradcheck_tolerance<Scalar>(), o.max_entries, o.seed};
+}
+
+// Which entries of a tensor of `size` entries to check: all of them, or a seeded sample.
+std::vector<Index> entries_to_check(Index size, Index max_entries, RandomState& rng) {
+  std::vector<Index> entries;
+  if (size <= max_entries) {
+    for (Index i = 0; i < size; ++i) entries.push_back(i);
+  } else {
+    for (Index i = 0; i < max_entries; ++i) entries.push_back(Index(rng.random_interval(std::uint64_t(size - 1))));
+    std::sort(entries.begin(), entries.end());
+    entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  }
+  return entries;
+}
+
+// Compares `analytic` (same shape as `tensor`) with central differences of `objective`,
+// perturbing `tensor` in place (and restoring it).
+template <typename Scalar>
+GradcheckRow check_tensor(const std::string& subject, const std::string& name, Matrix<Scalar>& tensor,
+                          const Matrix<Scalar>& analytic, const std::function<double()>& objective,
+                          const Settings<Scalar>& settings, RandomState& rng) {
+  GradcheckRow row;
+  row.subject = subject;
+  row.tensor = name;
+  row.rows = tensor.rows();
+  row.cols = tensor.cols();
+  row.tolerance = settings.tolerance;
+
+  double diff_sq = 0, analytic_sq = 0, numeric_sq = 0, worst = -1;
+  for (Index flat : entries_to_check(tensor.size(), settings.max_entries, rng)) {
+    const Index r = flat / tensor.cols(), c = flat % tensor.cols();
+    const Scalar saved = tensor(r, c);
+    const Scalar plus = Scalar(double(saved) + settings.step), minus = Scalar(double(saved) - settings.step);
+    tensor(r, c) = plus;
+    const double f_plus = objective();
+    tensor(r, c) = minus;
+    const double f_minus = objective();
+    tensor(r, c) = saved;
+    // Divide by the step actually taken (in float, saved ± h is rounded).
+    const double numeric = (f_plus - f_minus) / (double(plus) - double(minus));
+    const double a = double(analytic(r, c));
+    const double d = a - numeric;
+    diff_sq += d * d;
+    analytic_sq += a * a;
+    numeric_sq += numeric * numeric;
+    ++row.checked;
+    if (!std::isfinite(d) || std::abs(d) > worst) {
+      worst = std::isfinite(d) ? std::abs(d) : INFINITY;
+      row.worst_row = r;
+      row.worst_col = c;
+      row.analytic = a;
+      row.numeric = numeric;
+    }
+  }
+  const double denominator = std::sqrt(analytic_sq) + std::sqrt(numeric_sq);
+  row.relative_error = denominator > 0 ? std::sqrt(diff_sq) / denominator : 0.0;
+
+  if (!analytic.allFinite()) {
+    row.problem = "analytic gradient has NaN/Inf";
+  } else if (analytic.isZero(0)) {
+    row.problem = "analytic gradient is identically zero";
+  } else if (!std::isfinite(row.relative_error)) {
+    row.problem = "numeric gradient has NaN/Inf";
+  } else if (row.relative_error > settings.tolerance) {
+    row.problem = "relative error above tolerance";
+  }
+  row.passed = row.problem.empty();
+  return row;
+}
+
+// Σ R ⊙ Y accumulated in double.
+template <typename Scalar>
+double projected_sum(const Matrix<Scalar>& r, const Matrix<Scalar>& y) {
+  return (r.template cast<double>().array() * y.template cast<double>().array()).sum();
+}
+
+}  // namespace
+
+bool GradcheckReport::passed() const {
+  return !rows.empty() && std::all_of(rows.begin(), rows.end(), [](const GradcheckRow& r) { return r.passed; });
+}
+
+double GradcheckReport::worst_error() const {
+  double worst = 0;
+  for (const auto& r : rows) worst = std::max(worst, r.relative_error);
+  return worst;
+}
+
+void GradcheckReport::append(const GradcheckReport& other) {
+  rows.insert(rows.end(), other.rows.begin(), other.rows.end());
+}
+
+namespace {
+
+// Display columns of UTF-8 text ("→" and "×" count as one column).
+std::size_t columns_of(const std::string& text) {
+  std::size_t columns = 0;
+  for (unsigned char ch : text) columns += (ch & 0xC0) != 0x80;
+  return columns;
+}
+
+// Pads to `width` display columns.
+std::string padded(const std::string& text, std::size_t width) {
+  const std::size_t columns = columns_of(text);
+  return text + std::string(columns < width ? width - columns : 0, ' ');
+}
+
+}  // namespace
+
+std::string GradcheckReport::to_string() const {
+  std::ostringstream out;
+  char numbers[256];
+  std::size_t subject_width = 34;  // widened to the longest subject, so the columns line up
+  for (const auto& r : rows) subject_width = std::max(subject_width, columns_of(r.subject));
+  out << padded("subject", subject_width) << ' ' << padded("tensor", 22) << ' ' << padded("shape", 11) << ' '
+      << padded("checked", 8) << padded("worst at", 12);
+  std::snprintf(numbers, sizeof numbers, "%13s %13s %10s %8s  %s\n", "analytic", "numeric", "rel.error", "tol", "result");
+  out << numbers;
+  for (const auto& r : rows) {
+    const std::string shape = std::to_string(r.rows) + "×" + std::to_string(r.cols);
+    const std::string at = "(" + std::to_string(r.worst_row) + "," + std::to_string(r.worst_col) + ")";
+    out << padded(r.subject, subject_width) << ' ' << padded(r.tensor, 22) << ' ' << padded(shape, 11) << ' '
+        << padded(std::to_string(r.checked), 8) << padded(at, 12);
+    std::snprintf(numbers, sizeof numbers, "%13.6e %13.6e %10.2e %8.0e  %s\n", r.analytic, r.numeric,
+                  r.relative_error, r.tolerance, r.passed ? "PASS" : ("FAIL: " + r.problem).c_str());
+    out << numbers;
+  }
+  return out.str();
+}
+
+template <typename Scalar>
+GradcheckReport check_layer(Layer<Scalar>& layer, ConstMatrixRef<Scalar> x_in, const GradcheckOptions& options) {
+  const auto settings = settings_from<Scalar>(options);
+  RandomState rng(settings.seed);
+  const Index n = x_in.rows();
+  Matrix<Scalar> x = x_in;
+  Matrix<Scalar> y(n, layer.output_size()), projection(n, layer.output_size()), dx(n, layer.input_size());
+  rng.fill_normal(projection, 0.0, 1.0);
+  layer.reserve(n);
+
+  // Analytic gradients at the unperturbed point.
+  layer.forward(x, y);
+  layer.backward(x, y, projection, dx, true);
+  auto parameters = layer.parameters();
+  std::vector<Matrix<Scalar>> analytic;
+  for (auto& p : parameters) analytic.push_back(*p.gradient);
+
+  const std::function<double()> objective = [&] {
+    layer.forward(x, y);
+    return projected_sum(projection, y);
+  };
+  GradcheckReport report;
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    report.rows.push_back(check_tensor(layer.describe(), parameters[i].name, *parameters[i].value, analytic[i],
+                                       objective, settings, rng));
+  report.rows.push_back(check_tensor(layer.describe(), std::string("X"), x, dx, objective, settings, rng));
+  return report;
+}
+
+template <typename Scalar>
+GradcheckReport check_layer(Layer<Scalar>& layer, Index batch, const GradcheckOptions& options) {
+  RandomState rng(options.seed + 1000u);
+  Matrix<Scalar> x(batch, layer.input_size());
+  rng.fill_normal(x, 0.0, 1.0);
+  return check_layer<Scalar>(layer, ConstMatrixRef<Scalar>(x), options);
+}
+
+namespace {
+
+// dL/d(output) of a loss whose value and gradient are given as callables.
+template <typename Scalar>
+GradcheckReport check_loss_impl(const std::string& name, ConstMatrixRef<Scalar> output_in,
+                                const std::function<Scalar(const Matrix<Scalar>&)>& value,
+                                const std::function<void(const Matrix<Scalar>&, Matrix<Scalar>&)>& gradient,
+                                const GradcheckOptions& options) {
+  const auto settings = settings_from<Scalar>(options);
+  RandomState rng(settings.seed);
+  Matrix<Scalar> output = output_in;
+  Matrix<Scalar> analytic(output.rows(), output.cols());
+  gradient(output, analytic);
+  GradcheckReport report;
+  report.rows.push_back(check_tensor(name, std::string("output"), output, analytic,
+                                     std::function<double()>([&] { return double(value(output)); }), settings, rng));
+  return report;
+}
+
+// Every parameter of the network and dL/dX, the loss given as callables on the output.
+template <typename Scalar>
+GradcheckReport check_network_impl(Network<Scalar>& network, ConstMatrixRef<Scalar> x_in,
+                                   const std::function<Scalar(ConstMatrixRef<Scalar>)>& loss_value,
+                                   const std::function<Scalar(const Matrix<Scalar>&)>& forward_backward,
+                                   const GradcheckOptions& options) {
+  const auto settings = settings_from<Scalar>(options);
+  RandomState rng(settings.seed);
+  Matrix<Scalar> x = x_in;
+  forward_backward(x);
+  auto parameters = network.parameters();
+  std::vector<Matrix<Scalar>> analytic;
+  for (auto& p : parameters) analytic.push_back(*p.gradient);
+  const Matrix<Scalar> dx = network.input_gradient();
+
+  const std::function<double()> objective = [&] { return double(loss_value(network.forward(x))); };
+  GradcheckReport report;
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    report.rows.push_back(
+        check_tensor(std::string("network"), parameters[i].name, *parameters[i].value, analytic[i], objective, settings, rng));
+  report.rows.push_back(check_tensor(std::string("network"), std::string("X"), x, dx, objective, settings, rng));
+  return report;
+}
+
+}  // namespace
+
+template <typename Scalar>
+GradcheckReport check_loss(const Loss<Scalar>& loss, ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
+                           const GradcheckOptions& options) {
+  const Matrix<Scalar> t = target;
+  return check_loss_impl<Scalar>(
+      loss.name(), output, [&](const Matrix<Scalar>& o) { return loss.value(o, t); },
+      [&](const Matrix<Scalar>& o, Matrix<Scalar>& g) { loss.gradient(o, t, g); }, options);
+}
+
+template <typename Scalar>
+GradcheckReport check_loss(const Loss<Scalar>& loss, ConstMatrixRef<Scalar> output, ConstLabelsRef labels,
+                           const GradcheckOptions& options) {
+  const Labels l = labels;
+  return check_loss_impl<Scalar>(
+      loss.name() + " (labels)", output, [&](const Matrix<Scalar>& o) { return loss.value_labels(o, l); },
+      [&](const Matrix<Scalar>& o, Matrix<Scalar>& g) { loss.gradient_labels(o, l, g); }, options);
+}
+
+template <typename Scalar>
+GradcheckReport check_network(Network<Scalar>& network, ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target,
+                              const Loss<Scalar>& loss, const GradcheckOptions& options) {
+  const Matrix<Scalar> t = target;
+  return check_network_impl<Scalar>(
+      network, x, [&](ConstMatrixRef<Scalar> out) { return loss.value(out, t); },
+      [&](const Matrix<Scalar>& in) { return network.forward_backward(in, t, loss, true); }, options);
+}
+
+template <typename Scalar>
+GradcheckReport check_network(Network<Scalar>& network, ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
+                              const Loss<Scalar>& loss, const GradcheckOptions& options) {
+  const Labels l = labels;
+  return check_network_impl<Scalar>(
+      network, x, [&](ConstMatrixRef<Scalar> out) { return loss.value_labels(out, l); },
+      [&](const Matrix<Scalar>& in) { return network.forward_backward(in, l, loss, true); }, options);
+}
+
+#define EIGENNET_INSTANTIATE(Scalar)                                                                                \
+  template GradcheckReport check_layer<Scalar>(Layer<Scalar>&, ConstMatrixRef<Scalar>, const GradcheckOptions&);    \
+  template GradcheckReport check_layer<Scalar>(Layer<Scalar>&, Index, const GradcheckOptions&);                     \
+  template GradcheckReport check_loss<Scalar>(const Loss<Scalar>&, ConstMatrixRef<Scalar>, ConstMatrixRef<Scalar>, \
+                                              const GradcheckOptions&);                                             \
+  template GradcheckReport check_loss<Scalar>(const Loss<Scalar>&, ConstMatrixRef<Scalar>, ConstLabelsRef,         \
+                                              const GradcheckOptions&);                                             \
+  template GradcheckReport check_network<Scalar>(Network<Scalar>&, ConstMatrixRef<Scalar>, ConstMatrixRef<Scalar>, \
+                                                 const Loss<Scalar>&, const GradcheckOptions&);                     \
+  template GradcheckReport check_network<Scalar>(Network<Scalar>&, ConstMatrixRef<Scalar>, ConstLabelsRef,         \
+                                                 const Loss<Scalar>&, const GradcheckOptions&);
+EIGENNET_INSTANTIATE(float)
+EIGENNET_INSTANTIATE(double)
+#undef EIGENNET_INSTANTIATE
+
+}  // namespace eigennet

@@ -1,0 +1,144 @@
+#include "eigennet/train/data_parallel.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "eigennet/gemm/gemm.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace eigennet {
+
+template <typename Scalar>
+DataParallel<Scalar>::DataParallel(Network<Scalar>& network, int threads) : network_(network), threads_(threads) {
+  if (threads < 1) throw std::invalid_argument("data-parallel: threads must be ≥ 1, got " + std::to_string(threads));
+#ifndef _OPENMP
+  threads_ = 1;  // built without OpenMP: the plain step
+#endif
+  network_.input_size();  // throws on a network without layers
+  replicas_.reserve(static_cast<std::size_t>(threads_ - 1));
+  for (int t = 1; t < threads_; ++t) replicas_.push_back(network_.clone());
+  parameters_.push_back(network_.parameters());
+  for (auto& replica : replicas_) parameters_.push_back(replica.parameters());
+  block_losses_.assign(static_cast<std::size_t>(threads_), Scalar(0));
+  errors_.assign(static_cast<std::size_t>(threads_), nullptr);
+}
+
+// replica_step(net, begin, count) runs forward, loss and backward of rows [begin, begin+count)
+// on `net` and returns that block's loss.
+template <typename Scalar>
+template <typename Step>
+Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const Step& replica_step) {
+  if (rows <= 0) throw std::invalid_argument("data-parallel: empty batch (0 rows)");
+  if (output_.rows() < rows) output_.resize(rows, network_.output_size());  // the largest batch, once
+  rows_ = rows;
+  // With fewer rows than threads, the last threads get empty blocks and sit the step out.
+  const bool mean = loss.averages_over_batch();
+  const auto weight = [&](int t) {
+    const Index count = block_rows(t, rows);
+    return mean ? Scalar(count) / Scalar(rows) : Scalar(1);
+  };
+  std::fill(errors_.begin(), errors_.end(), nullptr);
+
+  const auto run_block = [&](int t) {
+    const Index begin = block_begin(t, rows), count = block_rows(t, rows);
+    if (count == 0) return;
+    try {
+      Network<Scalar>& net = t == 0 ? network_ : replicas_[static_cast<std::size_t>(t - 1)];
+      if (t > 0) {
+        const auto& source = parameters_[0];
+        const auto& target = parameters_[static_cast<std::size_t>(t)];
+        for (std::size_t p = 0; p < source.size(); ++p) *target[p].value = *source[p].value;
+      }
+      block_losses_[static_cast<std::size_t>(t)] = replica_step(net, begin, count);
+      output_.middleRows(begin, count) = net.output();
+    } catch (const std::invalid_argument& e) {  // e.g. a label out of range: say which rows
+      errors_[static_cast<std::size_t>(t)] = std::make_exception_ptr(std::invalid_argument(
+          "data-parallel block of rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+          "): " + e.what()));
+    } catch (...) {  // an exception must not leave an OpenMP region: rethrown after it
+      errors_[static_cast<std::size_t>(t)] = std::current_exception();
+    }
+  };
+  // Thread t sums the slice t of every tensor: dθ = Σ_r w_r dθ_r into the network's gradient.
+  const auto reduce_slice = [&](int t) {
+    for (std::size_t p = 0; p < parameters_[0].size(); ++p) {
+      Matrix<Scalar>& sum = *parameters_[0][p].gradient;
+      const Index size = sum.size(), begin = size * t / threads_, end = size * (t + 1) / threads_;
+      if (begin == end) continue;
+      auto out = Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(sum.data() + begin, end - begin);
+      out *= weight(0);
+      for (int r = 1; r < threads_; ++r) {
+        if (block_rows(r, rows) == 0) continue;  // empty block: no gradient
+        const Matrix<Scalar>& part = *parameters_[static_cast<std::size_t>(r)][p].gradient;
+        out += weight(r) * Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(part.data() + begin, end - begin);
+      }
+    }
+  };
+
+  if (threads_ == 1) {
+    run_block(0);
+  } else {
+#ifdef _OPENMP
+    const int gemm_setting = gemm_threads();
+    set_gemm_threads(1);
+#pragma omp parallel num_threads(threads_)
+    {
+      const int t = omp_get_thread_num();
+      run_block(t);
+#pragma omp barrier
+      bool failed = false;
+      for (const auto& error : errors_) failed = failed || error != nullptr;
+      if (!failed) reduce_slice(t);
+    }
+    set_gemm_threads(gemm_setting);
+#endif
+  }
+  for (const auto& error : errors_)
+    if (error) std::rethrow_exception(error);
+
+  Scalar total = 0;
+  for (int t = 0; t < threads_; ++t)
+    if (block_rows(t, rows) > 0) total += weight(t) * block_losses_[static_cast<std::size_t>(t)];
+  return total;
+}
+
+template <typename Scalar>
+void DataParallel<Scalar>::check_input(const ConstMatrixRef<Scalar>& x) const {
+  if (x.cols() != network_.input_size())
+    throw std::invalid_argument("data-parallel: input X is " + shape_of(x) + ", expected N×" +
+                                std::to_string(network_.input_size()));
+}
+
+template <typename Scalar>
+Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
+                                              const Loss<Scalar>& loss) {
+  check_input(x);
+  if (labels.size() != x.rows())
+    throw std::invalid_argument("data-parallel: " + std::to_string(labels.size()) + " labels for an input of shape " +
+                                shape_of(x));
+  return step(x.rows(), loss, [&](Network<Scalar>& net, Index begin, Index count) {
+    return net.forward_backward(x.middleRows(begin, count), labels.segment(begin, count), loss);
+  });
+}
+
+template <typename Scalar>
+Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target,
+                                              const Loss<Scalar>& loss) {
+  check_input(x);
+  if (target.rows() != x.rows() || target.cols() != network_.output_size())
+    throw std::invalid_argument("data-parallel: target is " + shape_of(target) + ", expected " +
+                                std::to_string(x.rows()) + "×" + std::to_string(network_.output_size()));
+  return step(x.rows(), loss, [&](Network<Scalar>& net, Index begin, Index count) {
+    return net.forward_backward(x.middleRows(begin, count), target.middleRows(begin, count), loss);
+  });
+}
+
+template class DataParallel<float>;
+template class DataParallel<double>;
+
+}  // namespace eigennet

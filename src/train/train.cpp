@@ -1,0 +1,287 @@
+#include "eigennet/train/train.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "eigennet/train/data_parallel.hpp"
+
+namespace eigennet {
+
+template <typename Scalar>
+LabeledData<Scalar>::LabeledData(const Matrix<Scalar>& x_, const Labels& labels_) : x(&x_), labels(&labels_) {
+  if (x_.rows() != labels_.size())
+    throw std::invalid_argument("labeled data: " + shape_of(x_) + " inputs but " + std::to_string(labels_.size()) +
+                                " labels (one label per row expected)");
+}
+
+// scores: N×K, labels: N → fraction of rows whose first maximum is at the label.
+template <typename Scalar>
+double accuracy(ConstMatrixRef<Scalar> scores, ConstLabelsRef labels) {
+  if (scores.rows() != labels.size())
+    throw std::invalid_argument("accuracy: " + shape_of(scores) + " scores but " + std::to_string(labels.size()) +
+                                " labels");
+  if (scores.rows() == 0) return 0.0;
+  Index right = 0;
+  for (Index n = 0; n < scores.rows(); ++n) {
+    Index best = 0;
+    for (Index k = 1; k < scores.cols(); ++k)
+      if (scores(n, k) > scores(n, best)) best = k;
+    if (best == labels(n)) ++right;
+  }
+  return double(right) / double(scores.rows());
+}
+
+namespace {
+
+template <typename Scalar>
+void check_data(const Network<Scalar>& net, const LabeledData<Scalar>& data, const char* what) {
+  if (data.empty()) return;
+  if (data.x->cols() != net.input_size())
+    throw std::invalid_argument(std::string(what) + " inputs are " + shape_of(*data.x) + " but the network takes N×" +
+                                std::to_string(net.input_size()));
+}
+
+// data: N×D in batches of at most batch rows → accuracy (and mean loss). `buffer` (batch×D)
+// holds transformed copies when a transform is set; otherwise rows are read in place.
+template <typename Scalar>
+Evaluation evaluate_with(Network<Scalar>& net, const LabeledData<Scalar>& data, Index batch,
+                         const Loss<Scalar>* loss, const BatchTransform<Scalar>& transform, Matrix<Scalar>& buffer) {
+  Evaluation result;
+  result.samples = data.size();
+  if (data.empty() || data.size() == 0) return result;
+  double right = 0, loss_sum = 0;
+  for (Index start = 0; start < data.size(); start += batch) {
+    const Index n = std::min(batch, data.size() - start);
+    ConstLabelsRef labels = data.labels->segment(start, n);
+    ConstMatrixRef<Scalar> out = [&]() -> ConstMatrixRef<Scalar> {
+      if (!transform) return net.forward(data.x->middleRows(start, n));
+      buffer.topRows(n) = data.x->middleRows(start, n);
+      transform(buffer.topRows(n));
+      return net.forward(buffer.topRows(n));
+    }();
+    right += accuracy<Scalar>(out, labels) * double(n);
+    if (loss) loss_sum += double(loss->value_labels(out, labels)) * double(n);
+  }
+  result.accuracy = right / double(data.size());
+  if (loss) result.loss = loss_sum / double(data.size());
+  return result;
+}
+
+// The buffers and the step shared by both loops.
+template <typename Scalar>
+class Trainer {
+ public:
+  Trainer(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer, const NextBatch& next_batch,
+          const LabeledData<Scalar>& train, const LabeledData<Scalar>& validation, const LabeledData<Scalar>& test,
+          Index batch_size, Index eval_batch, std::optional<double> learning_rate, int data_parallel,
+          const TrainingHooks<Scalar>& hooks)
+      : net_(net), loss_(loss), optimizer_(optimizer), next_batch_(next_batch), train_(train),
+        validation_(validation), test_(test), eval_batch_(eval_batch), hooks_(hooks),
+        stepper_(net, data_parallel) {
+    if (train.empty() || train.size() == 0) throw std::invalid_argument("training: the training set is empty");
+    if (!next_batch) throw std::invalid_argument("training: no batch rule (next_batch is empty)");
+    if (batch_size < 1) throw std::invalid_argument("training: batch size must be ≥ 1, got " + std::to_string(batch_size));
+    if (eval_batch < 1)
+      throw std::invalid_argument("training: evaluation batch must be ≥ 1, got " + std::to_string(eval_batch));
+    if (learning_rate && (!(*learning_rate > 0) || !std::isfinite(*learning_rate)))
+      throw std::invalid_argument("training: learning rate must be positive and finite, got " +
+                                  std::to_string(*learning_rate));
+    check_data(net, train, "training");
+    check_data(net, validation, "validation");
+    check_data(net, test, "test");
+    if (learning_rate) optimizer.set_learning_rate(*learning_rate);
+    // Everything a step or a pass needs, allocated once here.
+    const Index d = net.input_size();
+    eval_batch_ = std::max<Index>(1, std::min(eval_batch, std::max(validation.size(), test.size())));
+    net.reserve(std::max(batch_size, eval_batch_));
+    batch_x_.resize(batch_size, d);
+    batch_labels_.resize(batch_size);
+    if (hooks.transform) eval_x_.resize(eval_batch_, d);
+  }
+
+  // Gathers the next batch and trains on it: forward, loss, backward, update. Records the
+  // batch's loss and accuracy (before the update); accumulates the epoch's sums. epoch 0: the
+  // iteration loop (no epochs).
+  void step(TrainingHistory& history, Index epoch) {
+    const std::vector<Index>& indices = next_batch_();
+    const Index n = static_cast<Index>(indices.size());
+    if (n < 1 || n > batch_x_.rows())
+      throw std::invalid_argument("training: the batch rule gave " + std::to_string(n) + " samples, expected 1.." +
+                                  std::to_string(batch_x_.rows()));
+    const Index available = train_.size();
+    for (Index r = 0; r < n; ++r) {
+      const Index i = indices[static_cast<std::size_t>(r)];
+      if (i < 0 || i >= available)
+        throw std::out_of_range("training batch: sample index " + std::to_string(i) + " at position " +
+                                std::to_string(r) + " is outside 0.." + std::to_string(available - 1));
+      batch_x_.row(r) = train_.x->row(i);
+      batch_labels_(r) = (*train_.labels)(i);
+    }
+    if (hooks_.transform) hooks_.transform(batch_x_.topRows(n));
+
+    const double value = double(stepper_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
+    const Index step_number = history.steps() + 1;
+    if (!std::isfinite(value)) {
+      std::ostringstream message;
+      message << "training diverged at step " << step_number;
+      if (epoch > 0) message << " (epoch " << epoch << ")";
+      message << ": the " << loss_.name()
+              << " loss is " << value << ". Try a lower learning rate (now " << optimizer_.learning_rate()
+              << ") and check the inputs for NaN/Inf.";
+      throw TrainingDiverged(message.str());
+    }
+    const double batch_accuracy = accuracy<Scalar>(stepper_.output(), batch_labels_.head(n));
+    optimizer_.step();
+
+    history.loss.push_back(value);
+    history.batch_accuracy.push_back(batch_accuracy);
+    epoch_loss_sum_ += value * double(n);
+    epoch_right_ += batch_accuracy * double(n);
+    epoch_samples_ += double(n);
+    notify(TrainingEvent::Step, history);
+  }
+
+  // A test pass (and a validation pass with it when `with_validation`).
+  void test_pass(TrainingHistory& history, bool with_validation) {
+    if (with_validation) validation_pass(history);
+    if (test_.empty()) return;
+    const Evaluation e = evaluate_with(net_, test_, eval_batch_, &loss_, hooks_.transform, eval_x_);
+    history.test_step.push_back(double(history.steps()));
+    history.test_accuracy.push_back(e.accuracy);
+    history.test_loss.push_back(e.loss);
+    notify(TrainingEvent::Test, history);
+  }
+
+  void validation_pass(TrainingHistory& history) {
+    if (validation_.empty()) return;
+    const Evaluation e = evaluate_with(net_, validation_, eval_batch_, &loss_, hooks_.transform, eval_x_);
+    history.validation_loss.push_back(e.loss);
+    history.validation_accuracy.push_back(e.accuracy);
+  }
+
+  // Closes an epoch: its mean loss and accuracy, then the validation pass.
+  void end_epoch(TrainingHistory& history) {
+    history.epoch_end_step.push_back(double(history.steps()));
+    history.epoch_loss.push_back(epoch_loss_sum_ / epoch_samples_);
+    history.epoch_accuracy.push_back(epoch_right_ / epoch_samples_);
+    epoch_loss_sum_ = epoch_right_ = epoch_samples_ = 0;
+    validation_pass(history);
+  }
+
+  void notify(TrainingEvent event, const TrainingHistory& history) const {
+    if (hooks_.observer) hooks_.observer(event, history);
+  }
+
+ private:
+  Network<Scalar>& net_;
+  const Loss<Scalar>& loss_;
+  Optimizer<Scalar>& optimizer_;
+  const NextBatch& next_batch_;
+  const LabeledData<Scalar>& train_;
+  const LabeledData<Scalar>& validation_;
+  const LabeledData<Scalar>& test_;
+  Index eval_batch_;
+  const TrainingHooks<Scalar>& hooks_;
+  Matrix<Scalar> batch_x_, eval_x_;
+  Labels batch_labels_;
+  // The step: on one thread (data_parallel = 1) the network's own forward_backward, else
+  // DataParallel's replicas.
+  DataParallel<Scalar> stepper_;
+  double epoch_loss_sum_ = 0, epoch_right_ = 0, epoch_samples_ = 0;
+};
+
+}  // namespace
+
+template <typename Scalar>
+Evaluation evaluate(Network<Scalar>& net, const LabeledData<Scalar>& data, Index batch_size, const Loss<Scalar>* loss,
+                    const BatchTransform<Scalar>& transform) {
+  if (batch_size < 1) throw std::invalid_argument("evaluate: batch size must be ≥ 1, got " + std::to_string(batch_size));
+  check_data(net, data, "evaluation");
+  Matrix<Scalar> buffer;
+  if (transform) buffer.resize(std::min(batch_size, data.size()), net.input_size());
+  return evaluate_with(net, data, batch_size, loss, transform, buffer);
+}
+
+template <typename Scalar>
+TrainingHistory train_iterations(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer,
+                                 const NextBatch& next_batch, const LabeledData<Scalar>& train,
+                                 const LabeledData<Scalar>& validation, const LabeledData<Scalar>& test,
+                                 const IterationOptions& options, const TrainingHooks<Scalar>& hooks) {
+  if (options.iterations < 1)
+    throw std::invalid_argument("training: iterations must be ≥ 1, got " + std::to_string(options.iterations));
+  if (options.test_every < 0)
+    throw std::invalid_argument("training: test_every must be ≥ 0, got " + std::to_string(options.test_every));
+  Trainer<Scalar> trainer(net, loss, optimizer, next_batch, train, validation, test, options.batch_size,
+                          options.eval_batch, options.learning_rate, options.data_parallel, hooks);
+  TrainingHistory history;
+  const auto steps = static_cast<std::size_t>(options.iterations);
+  const std::size_t passes = (options.test_every > 0 ? steps / std::size_t(options.test_every) : 0) + 1;
+  history.loss.reserve(steps);
+  history.batch_accuracy.reserve(steps);
+  for (auto* v : {&history.test_step, &history.test_accuracy, &history.test_loss, &history.validation_loss,
+                  &history.validation_accuracy})
+    v->reserve(passes);
+
+  for (Index s = 1; s <= options.iterations; ++s) {
+    trainer.step(history, 0);
+    const bool due = options.test_every > 0 && s % options.test_every == 0;
+    if (due || s == options.iterations) trainer.test_pass(history, true);
+  }
+  return history;
+}
+
+template <typename Scalar>
+TrainingHistory train_epochs(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer,
+                             const NextBatch& next_batch, const LabeledData<Scalar>& train,
+                             const LabeledData<Scalar>& validation, const LabeledData<Scalar>& test,
+                             const EpochOptions& options, const TrainingHooks<Scalar>& hooks) {
+  if (options.epochs < 1) throw std::invalid_argument("training: epochs must be ≥ 1, got " + std::to_string(options.epochs));
+  if (options.batches_per_epoch < 1)
+    throw std::invalid_argument("training: batches per epoch must be ≥ 1, got " +
+                                std::to_string(options.batches_per_epoch));
+  Trainer<Scalar> trainer(net, loss, optimizer, next_batch, train, validation, test, options.batch_size,
+                          options.eval_batch, options.learning_rate, options.data_parallel, hooks);
+  TrainingHistory history;
+  const auto steps = static_cast<std::size_t>(options.epochs * options.batches_per_epoch);
+  const auto epochs = static_cast<std::size_t>(options.epochs);
+  history.loss.reserve(steps);
+  history.batch_accuracy.reserve(steps);
+  for (auto* v : {&history.test_step, &history.test_accuracy, &history.test_loss, &history.epoch_end_step,
+                  &history.epoch_loss, &history.epoch_accuracy, &history.validation_loss, &history.validation_accuracy})
+    v->reserve(epochs);
+
+  for (Index e = 1; e <= options.epochs; ++e) {
+    for (Index b = 0; b < options.batches_per_epoch; ++b) trainer.step(history, e);
+    trainer.end_epoch(history);
+    if (options.test_every_epoch || e == options.epochs) trainer.test_pass(history, false);
+    trainer.notify(TrainingEvent::Epoch, history);
+  }
+  return history;
+}
+
+template struct LabeledData<float>;
+template struct LabeledData<double>;
+template double accuracy<float>(ConstMatrixRef<float>, ConstLabelsRef);
+template double accuracy<double>(ConstMatrixRef<double>, ConstLabelsRef);
+template Evaluation evaluate<float>(Network<float>&, const LabeledData<float>&, Index, const Loss<float>*,
+                                    const BatchTransform<float>&);
+template Evaluation evaluate<double>(Network<double>&, const LabeledData<double>&, Index, const Loss<double>*,
+                                     const BatchTransform<double>&);
+template TrainingHistory train_iterations<float>(Network<float>&, const Loss<float>&, Optimizer<float>&,
+                                                 const NextBatch&, const LabeledData<float>&, const LabeledData<float>&,
+                                                 const LabeledData<float>&, const IterationOptions&,
+                                                 const TrainingHooks<float>&);
+template TrainingHistory train_iterations<double>(Network<double>&, const Loss<double>&, Optimizer<double>&,
+                                                  const NextBatch&, const LabeledData<double>&,
+                                                  const LabeledData<double>&, const LabeledData<double>&,
+                                                  const IterationOptions&, const TrainingHooks<double>&);
+template TrainingHistory train_epochs<float>(Network<float>&, const Loss<float>&, Optimizer<float>&, const NextBatch&,
+                                             const LabeledData<float>&, const LabeledData<float>&,
+                                             const LabeledData<float>&, const EpochOptions&,
+                                             const TrainingHooks<float>&);
+template TrainingHistory train_epochs<double>(Network<double>&, const Loss<double>&, Optimizer<double>&,
+                                              const NextBatch&, const LabeledData<double>&, const LabeledData<double>&,
+                                              const LabeledData<double>&, const EpochOptions&,
+                                              const TrainingHooks<double>&);
+
+}  // namespace eigennet
