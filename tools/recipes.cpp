@@ -1,4 +1,4 @@
-// The recipe registry and the three MLP recipes of issue 3.
+// The recipe registry and the three MLP recipes (notebook-mlp, exercise-mlp, practical-mlp).
 #include "recipes.hpp"
 
 #include <algorithm>

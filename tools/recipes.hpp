@@ -103,7 +103,7 @@ const Recipe& find_recipe(const std::string& name);
 
 // notebook-mlp, exercise-mlp, practical-mlp (recipes.cpp).
 void register_mlp_recipes();
-// notebook-cnn, lenet (recipes_cnn.cpp, written by the CNN engineer; a stub registers nothing).
+// notebook-cnn, lenet (recipes_cnn.cpp).
 void register_cnn_recipes();
 
 // ---- helpers for builders and for the tool -------------------------------------------------

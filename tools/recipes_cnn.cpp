@@ -1,4 +1,4 @@
-// The CNN recipes of issue 5: notebook-cnn (the notebook's convolutional network, step by step
+// The CNN recipes: notebook-cnn (the notebook's convolutional network, step by step
 // as the notebook runs it) and lenet (a deeper network past 99% on MNIST).
 //
 // Images are 28×28 rows of 784 pixels, channel-major (1×28×28); every feature map keeps that

@@ -2,7 +2,7 @@
 // (tests/reference/notebook_cnn_torch.py, Debian's torch through /usr/bin/python3), on the dataset
 // the tests find (tests/support/dataset.hpp: MNIST, else Fashion-MNIST): same initial values
 // (RandomState(42)), same batches. The final test accuracies must
-// agree within 0.3 points (the bound). The 400 per-step losses are held to PyTorch's
+// agree within 0.3 points (the bound the recipe was specified with). The 400 per-step losses are held to PyTorch's
 // float32 run and to its float64 run of the same procedure: float32 runs drift apart as rounding
 // accumulates (measured on a Zen 5 here: PyTorch float32 departs from float64 by up to 1.4e-5
 // by step 400, eigennet float32 by 6e-6, the two float32 runs from each other by 1.8e-5), so

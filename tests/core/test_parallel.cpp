@@ -1,4 +1,4 @@
-// The speed paths (tools/bench, issue 6) compute what the plain paths compute:
+// The speed paths (tools/bench) compute what the plain paths compute:
 // - every GEMM backend built in (Eigen's kernel; OpenBLAS where built with -Dblas) against a
 //   plain Eigen product, serial and split over threads, on blocks with row strides larger
 //   than their width, with k = 0 and with NaNs in C under beta = 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch-CPU reference of train-mnist's `notebook-cnn` recipe: the notebook's CNN, step by step.
 
-The procedure (issue 5), followed to the letter, in float32:
+The procedure, followed to the letter, in float32:
   - rng = np.random.RandomState(42); from it, normal(0, 0.01) in this order: conv weight
     (10, 1, 5, 5), conv bias (10), dense weight (1440, 10), dense bias (10);
   - pixels / 255, then whole-set normalisation: each set (train, test) minus its own mean,

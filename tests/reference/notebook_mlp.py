@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """numpy reference of train-mnist's `notebook-mlp` recipe: the notebook's MLP, step by step.
 
-The procedure (issue 3), followed to the letter:
+The procedure, followed to the letter:
   - rng = np.random.RandomState(42); W1 = rng.normal(0, 0.01, (785, 1000)), then
     W2 = rng.normal(0, 0.01, (1001, 10)): row-major, the bias as the last row;
   - pixels / 255 in float64, then whole-set normalisation: each set (train, test) minus its own

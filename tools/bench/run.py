@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark of issue 6: eigennet and its peers side by side, in one run.
+"""The benchmark: eigennet and its peers side by side, in one run.
 
 For each workload (W1–W6 below; W6 is the notebook CNN step, from the CNN bench) it runs,
 one after the other on the same machine:
@@ -33,7 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
-# The workloads of issue 6. Every implementation gets the same flags.
+# The workloads. Every implementation gets the same flags.
 #   metric: steps/s (higher is better), s/epoch (lower is better), GFLOP/s (higher is better,
 #   6·B·Σ fan_in·fan_out per step).
 WORKLOADS = [
@@ -54,7 +54,7 @@ WORKLOADS = [
          dtype="float32", metric="steps/s", warmup=100, steps=50, blocks=7),
 ]
 
-# Targets of issue 6: (workload, against, threshold). "peer": eigennet/best peer in the
+# Targets: (workload, against, threshold). "peer": eigennet/best peer in the
 # workload's metric (for s/epoch: eigennet's time / the peer's time, so ≤); "bound": eigennet's
 # fraction of the GEMM-only bound's speed.
 TARGETS = [
@@ -427,7 +427,7 @@ def main():
     if 1 in threads and len(threads) > 1:
         medians_table(lambda name, impl: per_thread[name].get((impl, 1)), "The same, one thread each")
 
-    log("\n== Targets of issue 6 ==")
+    log("\n== Targets ==")
     for name, against, op, threshold in TARGETS:
         if not any(w["name"] == name for w in workloads):
             continue
