@@ -58,4 +58,21 @@ void require_shape(const Eigen::EigenBase<Derived>& m, Index rows, Index cols, c
                                 shape_of(m));
 }
 
+// Throws std::invalid_argument "<what> is r×c, expected N×D" unless m has D columns (one row
+// per sample, any number of rows): the check of a batch's or a dataset's width.
+template <typename Derived, typename What>
+void require_cols(const Eigen::EigenBase<Derived>& m, Index cols, const What& what) {
+  if (m.cols() != cols)
+    throw std::invalid_argument(message_text(what) + " is " + shape_of(m) + ", expected N×" + std::to_string(cols));
+}
+
+// Throws std::invalid_argument "<what>: L labels for R rows (one per row)" unless there is one
+// label per row.
+template <typename What>
+void require_labels(Index labels, Index rows, const What& what) {
+  if (labels != rows)
+    throw std::invalid_argument(message_text(what) + ": " + std::to_string(labels) + " labels for " +
+                                std::to_string(rows) + " rows (one per row)");
+}
+
 }  // namespace eigennet

@@ -16,9 +16,7 @@ void Loss<Scalar>::check_target(const ConstMatrixRef<Scalar>& output, const Cons
 
 template <typename Scalar>
 void Loss<Scalar>::check_labels(const ConstMatrixRef<Scalar>& output, const ConstLabelsRef& labels) const {
-  if (labels.size() != output.rows())
-    throw std::invalid_argument(name() + ": " + std::to_string(labels.size()) + " labels for an output of shape " +
-                                shape_of(output));
+  require_labels(labels.size(), output.rows(), [&] { return name(); });
   if (output.rows() == 0) throw std::invalid_argument(name() + ": empty batch (0 rows)");
   for (Index n = 0; n < labels.size(); ++n)
     if (labels(n) < 0 || labels(n) >= output.cols())

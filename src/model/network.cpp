@@ -64,8 +64,7 @@ void Network<Scalar>::begin_batch(Index rows) {
 template <typename Scalar>
 ConstMatrixRef<Scalar> Network<Scalar>::forward(ConstMatrixRef<Scalar> x) {
   if (layers_.empty()) throw std::logic_error("network: forward() with no layers");
-  if (x.cols() != input_size())
-    throw std::invalid_argument("network: input X is " + shape_of(x) + ", expected N×" + std::to_string(input_size()));
+  require_cols(x, input_size(), "network: input X");
   begin_batch(x.rows());
   activations_[0].topRows(batch_) = x;
   for (std::size_t i = 0; i < layers_.size(); ++i)

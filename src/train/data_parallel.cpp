@@ -109,18 +109,14 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
 
 template <typename Scalar>
 void DataParallel<Scalar>::check_input(const ConstMatrixRef<Scalar>& x) const {
-  if (x.cols() != network_.input_size())
-    throw std::invalid_argument("data-parallel: input X is " + shape_of(x) + ", expected N×" +
-                                std::to_string(network_.input_size()));
+  require_cols(x, network_.input_size(), "data-parallel: input X");
 }
 
 template <typename Scalar>
 Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
                                               const Loss<Scalar>& loss) {
   check_input(x);
-  if (labels.size() != x.rows())
-    throw std::invalid_argument("data-parallel: " + std::to_string(labels.size()) + " labels for an input of shape " +
-                                shape_of(x));
+  require_labels(labels.size(), x.rows(), "data-parallel");
   return step(x.rows(), loss, [&](Network<Scalar>& net, Index begin, Index count) {
     return net.forward_backward(x.middleRows(begin, count), labels.segment(begin, count), loss);
   });
@@ -130,9 +126,7 @@ template <typename Scalar>
 Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target,
                                               const Loss<Scalar>& loss) {
   check_input(x);
-  if (target.rows() != x.rows() || target.cols() != network_.output_size())
-    throw std::invalid_argument("data-parallel: target is " + shape_of(target) + ", expected " +
-                                std::to_string(x.rows()) + "×" + std::to_string(network_.output_size()));
+  require_shape(target, x.rows(), network_.output_size(), "data-parallel: target");
   return step(x.rows(), loss, [&](Network<Scalar>& net, Index begin, Index count) {
     return net.forward_backward(x.middleRows(begin, count), target.middleRows(begin, count), loss);
   });

@@ -9,17 +9,13 @@ namespace eigennet {
 
 template <typename Scalar>
 LabeledData<Scalar>::LabeledData(const Matrix<Scalar>& x_, const Labels& labels_) : x(&x_), labels(&labels_) {
-  if (x_.rows() != labels_.size())
-    throw std::invalid_argument("labeled data: " + shape_of(x_) + " inputs but " + std::to_string(labels_.size()) +
-                                " labels (one label per row expected)");
+  require_labels(labels_.size(), x_.rows(), "labeled data");
 }
 
 // scores: N×K, labels: N → fraction of rows whose first maximum is at the label.
 template <typename Scalar>
 double accuracy(ConstMatrixRef<Scalar> scores, ConstLabelsRef labels) {
-  if (scores.rows() != labels.size())
-    throw std::invalid_argument("accuracy: " + shape_of(scores) + " scores but " + std::to_string(labels.size()) +
-                                " labels");
+  require_labels(labels.size(), scores.rows(), "accuracy");
   if (scores.rows() == 0) return 0.0;
   Index right = 0;
   for (Index n = 0; n < scores.rows(); ++n) {
@@ -36,9 +32,7 @@ namespace {
 template <typename Scalar>
 void check_data(const Network<Scalar>& net, const LabeledData<Scalar>& data, const char* what) {
   if (data.empty()) return;
-  if (data.x->cols() != net.input_size())
-    throw std::invalid_argument(std::string(what) + " inputs are " + shape_of(*data.x) + " but the network takes N×" +
-                                std::to_string(net.input_size()));
+  require_cols(*data.x, net.input_size(), [&] { return std::string(what) + " input X"; });
 }
 
 // data: N×D in batches of at most batch rows → accuracy (and mean loss). `buffer` (batch×D)

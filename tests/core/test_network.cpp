@@ -377,7 +377,7 @@ TEST_CASE("data-parallel: bad input names the shapes, a bad label its rows; no l
   CHECK_THROWS_WITH_AS(dp.forward_backward(wrong, labels, loss), doctest::Contains("input X is 6×19, expected N×20"),
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(dp.forward_backward(x, labels.head(5), loss),
-                       doctest::Contains("5 labels for an input of shape 6×20"), std::invalid_argument);
+                       doctest::Contains("data-parallel: 5 labels for 6 rows"), std::invalid_argument);
   labels(4) = 9;
   CHECK_THROWS_WITH_AS(dp.forward_backward(x, labels, loss), doctest::Contains("block of rows [3, 6)"),
                        std::invalid_argument);

@@ -368,14 +368,14 @@ TEST_CASE("bad input is refused with a message naming the value or the shapes") 
   Sgd<double> sgd5(wide.parameters(), 0.01);
   FixedBatch fixed(4);
   CHECK_THROWS_WITH_AS(train_iterations<double>(wide, loss, sgd5, fixed.callable(), set, {}, {}, o),
-                       "training inputs are 20×4 but the network takes N×5", std::invalid_argument);
+                       "training input X is 20×4, expected N×5", std::invalid_argument);
 
   o.iterations = 0;
   CHECK_THROWS_AS(train_iterations<double>(net, loss, sgd, fixed.callable(), set, {}, {}, o), std::invalid_argument);
 
   Labels short_labels(19);
   CHECK_THROWS_WITH_AS(LabeledData<double>(train.x, short_labels),
-                       "labeled data: 20×4 inputs but 19 labels (one label per row expected)", std::invalid_argument);
+                       "labeled data: 19 labels for 20 rows (one per row)", std::invalid_argument);
 }
 
 TEST_CASE("float is instantiated too: the loops train a float network") {

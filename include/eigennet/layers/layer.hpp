@@ -66,9 +66,7 @@ using LayerPtr = std::unique_ptr<Layer<Scalar>>;
 
 template <typename Scalar>
 void Layer<Scalar>::check_forward_shapes(const ConstMatrixRef<Scalar>& x, const MatrixRef<Scalar>& y) const {
-  if (x.cols() != input_size())
-    throw std::invalid_argument(describe() + ": input X is " + shape_of(x) + ", expected N×" +
-                                std::to_string(input_size()));
+  require_cols(x, input_size(), [&] { return describe() + ": input X"; });
   require_shape(y, x.rows(), output_size(), [&] { return describe() + ": output Y"; });
 }
 
@@ -76,9 +74,7 @@ template <typename Scalar>
 void Layer<Scalar>::check_backward_shapes(const ConstMatrixRef<Scalar>& x, const ConstMatrixRef<Scalar>& y,
                                           const ConstMatrixRef<Scalar>& dy, const MatrixRef<Scalar>& dx,
                                           bool compute_input_gradient) const {
-  if (x.cols() != input_size())
-    throw std::invalid_argument(describe() + ": input X is " + shape_of(x) + ", expected N×" +
-                                std::to_string(input_size()));
+  require_cols(x, input_size(), [&] { return describe() + ": input X"; });
   require_shape(y, x.rows(), output_size(), [&] { return describe() + ": output Y"; });
   require_shape(dy, x.rows(), output_size(), [&] { return describe() + ": gradient dY"; });
   if (compute_input_gradient)
