@@ -1,0 +1,168 @@
+#include "runtime.hpp"
+
+#include <atomic>
+#include <climits>
+#include <memory>
+
+namespace eigennet {
+namespace cuda {
+namespace detail {
+
+void throw_cuda_error(cudaError_t status, const std::string& what) {
+  cudaGetLastError();  // clear a non-sticky error so later calls start clean
+  throw CudaError(what + ": " + cudaGetErrorName(status) + ": " + cudaGetErrorString(status));
+}
+
+void throw_cublas_error(cublasStatus_t status, const std::string& what) {
+  throw CudaError(what + ": " + cublasGetStatusName(status) + ": " + cublasGetStatusString(status));
+}
+
+}  // namespace detail
+
+bool built_with_cuda() { return true; }
+
+namespace {
+
+DeviceInfo ask_runtime() {
+  DeviceInfo info;
+  int count = 0;  // cudaGetDeviceCount leaves it untouched when it fails (no driver: error 35)
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  cudaGetLastError();
+  if (status == cudaErrorInsufficientDriver) {
+    info.reason = "no CUDA driver, or one older than this CUDA runtime (cudaGetDeviceCount: " +
+                  std::string(cudaGetErrorName(status)) + ")";
+  } else if (status != cudaSuccess) {
+    info.reason = "no CUDA device (cudaGetDeviceCount: " + std::string(cudaGetErrorName(status)) + ": " +
+                  cudaGetErrorString(status) + ")";
+  } else if (count == 0) {
+    info.reason = "no CUDA device (cudaGetDeviceCount found 0)";
+  } else {
+    cudaDeviceProp properties{};
+    const cudaError_t got = cudaGetDeviceProperties(&properties, 0);
+    if (got != cudaSuccess) {
+      cudaGetLastError();
+      info.reason = "CUDA device 0 does not answer (cudaGetDeviceProperties: " + std::string(cudaGetErrorName(got)) + ")";
+    } else {
+      info.available = true;
+      info.name = std::string(properties.name) + " (compute capability " + std::to_string(properties.major) + "." +
+                  std::to_string(properties.minor) + ", " + std::to_string(properties.multiProcessorCount) + " SMs)";
+    }
+  }
+  return info;
+}
+
+std::atomic<std::size_t> allocations{0};
+
+}  // namespace
+
+const DeviceInfo& query_device() {
+  static const DeviceInfo info = ask_runtime();
+  return info;
+}
+
+std::size_t device_allocation_count() { return allocations.load(); }
+
+namespace detail {
+
+void require_device(const std::string& what) {
+  const DeviceInfo& info = query_device();
+  if (!info.available) throw CudaError(what + ": no CUDA device: " + info.reason);
+}
+
+void* device_allocate(std::size_t bytes, const std::string& what) {
+  require_device(what);
+  void* pointer = nullptr;
+  check_cuda(cudaMalloc(&pointer, bytes), [&] { return "cudaMalloc(" + std::to_string(bytes) + " bytes) for " + what; });
+  ++allocations;
+  return pointer;
+}
+
+void device_free(void* pointer) noexcept {
+  if (pointer) cudaFree(pointer);
+}
+
+namespace {
+// cuBLAS's recommended workspace on Hopper (32 MiB; 4 MiB suffices on older GPUs).
+constexpr std::size_t kCublasWorkspaceBytes = std::size_t(32) << 20;
+}  // namespace
+
+Context::Context(bool own_stream, bool tf32) : own_stream_(own_stream) {
+  require_device("CUDA context");
+  try {
+    if (own_stream) check_cuda(cudaStreamCreate(&stream_), "cudaStreamCreate");
+    check_cublas(cublasCreate(&cublas_), "cublasCreate");
+    check_cublas(cublasSetStream(cublas_, stream_), "cublasSetStream");
+    // After cublasSetStream, which resets the workspace to cuBLAS's own pool.
+    workspace_ = device_allocate(kCublasWorkspaceBytes, "cuBLAS workspace");
+    check_cublas(cublasSetWorkspace(cublas_, workspace_, kCublasWorkspaceBytes), "cublasSetWorkspace");
+    check_cublas(cublasSetMathMode(cublas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                 "cublasSetMathMode");
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+Context::~Context() { release(); }
+
+void Context::release() noexcept {
+  if (cublas_) cublasDestroy(cublas_);
+  cublas_ = nullptr;
+  device_free(workspace_);
+  workspace_ = nullptr;
+  if (own_stream_ && stream_) cudaStreamDestroy(stream_);
+  stream_ = nullptr;
+}
+
+void Context::synchronize(const char* what) const {
+  check_cuda(cudaStreamSynchronize(stream_), [&] { return std::string("cudaStreamSynchronize after ") + what; });
+}
+
+Context& default_context() {
+  thread_local std::unique_ptr<Context> context;
+  if (!context) context = std::make_unique<Context>(false, false);
+  return *context;
+}
+
+namespace {
+
+cublasOperation_t cublas_op(Op op) { return op == Op::Transpose ? CUBLAS_OP_T : CUBLAS_OP_N; }
+
+cublasStatus_t cublas_gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
+                           float* c, int ldc) {
+  return cublasSgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+cublasStatus_t cublas_gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           const double* alpha, const double* a, int lda, const double* b, int ldb,
+                           const double* beta, double* c, int ldc) {
+  return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+}  // namespace
+
+template <typename Scalar>
+void gemm_rows(const Context& ctx, Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a,
+               Index lda, const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
+  const char* call = sizeof(Scalar) == 4 ? "cublasSgemm" : "cublasDgemm";
+  auto what = [&] {
+    return std::string(call) + " (row-major C " + shape_string(m, n) + " = op(A) " + shape_string(m, k) +
+           " · op(B) " + shape_string(k, n) + ", op(A) " + (op_a == Op::Transpose ? "Aᵀ" : "A") + ", op(B) " +
+           (op_b == Op::Transpose ? "Bᵀ" : "B") + ")";
+  };
+  for (Index v : {m, n, k, lda, ldb, ldc})
+    if (v < 0 || v > INT_MAX) throw std::invalid_argument(what() + ": sizes must lie in [0, 2^31)");
+  // Cᵀ (n×m, column-major with leading dimension ldc) = op(B)ᵀ · op(A)ᵀ.
+  check_cublas(cublas_gemm(ctx.cublas(), cublas_op(op_b), cublas_op(op_a), int(n), int(m), int(k), &alpha, b, int(ldb),
+                           a, int(lda), &beta, c, int(ldc)),
+               what);
+}
+
+template void gemm_rows<float>(const Context&, Op, Op, Index, Index, Index, float, const float*, Index, const float*,
+                               Index, float, float*, Index);
+template void gemm_rows<double>(const Context&, Op, Op, Index, Index, Index, double, const double*, Index,
+                                const double*, Index, double, double*, Index);
+
+}  // namespace detail
+}  // namespace cuda
+}  // namespace eigennet

@@ -1,0 +1,91 @@
+// The GPU part's runtime plumbing, for its .cpp files: the one device-allocation function, a
+// stream with its cuBLAS handle (Context), and the row-major cuBLAS GEMM on raw pointers.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+#include "check.hpp"
+#include "eigennet/cuda/device.hpp"
+#include "eigennet/gemm/gemm.hpp"
+
+namespace eigennet {
+namespace cuda {
+namespace detail {
+
+// Throws CudaError "<what>: no CUDA device (<reason>)" unless a device answers.
+void require_device(const std::string& what);
+
+// The only place that allocates device memory: cudaMalloc of `bytes`, counted for
+// device_allocation_count(). Throws CudaError naming `what` (and require_device's reason).
+void* device_allocate(std::size_t bytes, const std::string& what);
+void device_free(void* pointer) noexcept;
+
+// `count` elements of T in device memory, zero-filled; owned (freed by the destructor), movable.
+template <typename T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  DeviceArray(std::size_t count, const std::string& what) : count_(count) {
+    data_ = static_cast<T*>(device_allocate(std::max<std::size_t>(count, 1) * sizeof(T), what));
+    check_cuda(cudaMemset(data_, 0, count * sizeof(T)), [&] { return "cudaMemset of " + what; });
+  }
+  ~DeviceArray() { device_free(data_); }
+  DeviceArray(DeviceArray&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), count_(std::exchange(other.count_, 0)) {}
+  DeviceArray& operator=(DeviceArray&& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(count_, other.count_);
+    return *this;
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+
+  T* data() const { return data_; }
+  std::size_t size() const { return count_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+// A stream with its own cuBLAS handle and cuBLAS workspace (ours, allocated once, so that cuBLAS
+// allocates nothing while a CUDA graph is being captured). TF32 only when asked.
+class Context {
+ public:
+  // own_stream: a new stream (needed for graph capture); otherwise the legacy default stream.
+  Context(bool own_stream, bool tf32);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  cudaStream_t stream() const { return stream_; }
+  cublasHandle_t cublas() const { return cublas_; }
+  // Waits for everything queued on the stream.
+  void synchronize(const char* what) const;
+
+ private:
+  void release() noexcept;
+
+  cudaStream_t stream_ = nullptr;
+  bool own_stream_;
+  cublasHandle_t cublas_ = nullptr;
+  void* workspace_ = nullptr;
+};
+
+// The context of DeviceMatrix operations and the host-pointer GEMM backend: the legacy default
+// stream, no TF32; one per thread, created on first use.
+Context& default_context();
+
+// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C on ctx's stream; lda/ldb/ldc are row strides.
+// cuBLAS is column-major, and a row-major matrix is its transpose in column-major order, so
+// this is Cᵀ = op(B)ᵀ·op(A)ᵀ in cuBLAS's terms: the operands swap, the ops stay.
+template <typename Scalar>
+void gemm_rows(const Context& ctx, Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a,
+               Index lda, const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc);
+
+}  // namespace detail
+}  // namespace cuda
+}  // namespace eigennet

@@ -1,0 +1,81 @@
+// DeviceMatrix (ownership, copies, shape checks), its cuBLAS GEMM against eigennet::gemm(), and
+// the host-pointer backend (cuda_gemm_backend) against the built-in one. Needs a GPU.
+#include <doctest/doctest.h>
+
+#include "cuda_test_tools.hpp"
+#include "eigennet/cuda/device_matrix.hpp"
+
+using namespace eigennet;
+using namespace cuda_test;
+
+TEST_CASE_TEMPLATE("DeviceMatrix: upload, download, move, shape errors", Scalar, float, double) {
+  if (!device_or_skip()) return;
+  RandomState rng(1);
+  const Matrix<Scalar> host = random_matrix<Scalar>(5, 7, rng);
+  cuda::DeviceMatrix<Scalar> d(host);
+  CHECK(d.rows() == 5);
+  CHECK(d.cols() == 7);
+  CHECK(d.download() == host);
+
+  // A block of rows (row stride 7, width 3) copies as a 2-D block both ways.
+  cuda::DeviceMatrix<Scalar> block(Matrix<Scalar>(host.block(1, 2, 3, 3)));
+  CHECK(block.download() == host.block(1, 2, 3, 3));
+  Matrix<Scalar> back = Matrix<Scalar>::Zero(5, 7);
+  block.download(back.block(0, 4, 3, 3));
+  CHECK(back.block(0, 4, 3, 3) == host.block(1, 2, 3, 3));
+
+  cuda::DeviceMatrix<Scalar> moved(std::move(d));
+  CHECK(d.data() == nullptr);
+  CHECK(d.rows() == 0);
+  CHECK(moved.download() == host);
+
+  CHECK(cuda::DeviceMatrix<Scalar>(3, 2).download() == Matrix<Scalar>::Zero(3, 2));
+  const Matrix<Scalar> wrong(4, 7);
+  CHECK_THROWS_WITH_AS(moved.upload(wrong), doctest::Contains("expected shape 5×7, got 4×7"), std::invalid_argument);
+  Matrix<Scalar> wrong_out(5, 6);
+  CHECK_THROWS_AS(moved.download(wrong_out), std::invalid_argument);
+}
+
+TEST_CASE_TEMPLATE("cuda::gemm equals eigennet::gemm for every op pair", Scalar, float, double) {
+  if (!device_or_skip()) return;
+  RandomState rng(2);
+  const Index m = 37, n = 53, k = 61;
+  for (Op op_a : {Op::None, Op::Transpose})
+    for (Op op_b : {Op::None, Op::Transpose}) {
+      CAPTURE(int(op_a));
+      CAPTURE(int(op_b));
+      const Matrix<Scalar> a = op_a == Op::None ? random_matrix<Scalar>(m, k, rng) : random_matrix<Scalar>(k, m, rng);
+      const Matrix<Scalar> b = op_b == Op::None ? random_matrix<Scalar>(k, n, rng) : random_matrix<Scalar>(n, k, rng);
+      Matrix<Scalar> c = random_matrix<Scalar>(m, n, rng);
+      cuda::DeviceMatrix<Scalar> da(a), db(b), dc(c);
+      gemm<Scalar>(op_a, op_b, Scalar(0.5), a, b, Scalar(2), c);
+      cuda::gemm<Scalar>(op_a, op_b, Scalar(0.5), da, db, Scalar(2), dc);
+      CHECK(relative_error<Scalar>(dc.download(), c) <= tolerance<Scalar>());
+    }
+  cuda::DeviceMatrix<Scalar> a(3, 4), b(5, 6), c(3, 6);
+  CHECK_THROWS_WITH_AS(cuda::gemm<Scalar>(Op::None, Op::None, 1, a, b, 0, c),
+                       doctest::Contains("op(A) is 3×4, op(B) is 5×6"), std::invalid_argument);
+}
+
+TEST_CASE_TEMPLATE("cuda_gemm_backend: GPU above the crossover, CPU below, both equal to Eigen", Scalar, float,
+                   double) {
+  if (!device_or_skip()) return;
+  RandomState rng(3);
+  // Strided operands: blocks of larger matrices.
+  const Matrix<Scalar> a_big = random_matrix<Scalar>(70, 90, rng), b_big = random_matrix<Scalar>(90, 80, rng);
+  const auto a = a_big.block(3, 5, 60, 70);
+  const auto b = b_big.block(2, 1, 70, 50);
+  Matrix<Scalar> expected = random_matrix<Scalar>(60, 50, rng);
+  Matrix<Scalar> on_gpu = expected, on_cpu = expected;
+  set_gemm_backend(nullptr);
+  gemm<Scalar>(Op::None, Op::None, 1, a, b, Scalar(0.5), expected);
+  for (double crossover : {0.0, 1e30}) {
+    CAPTURE(crossover);
+    set_gemm_backend(cuda_gemm_backend(crossover));
+    CHECK(std::string(gemm_backend_name()) == "cublas+eigen");
+    Matrix<Scalar>& c = crossover == 0 ? on_gpu : on_cpu;
+    gemm<Scalar>(Op::None, Op::None, 1, a, b, Scalar(0.5), c);
+    set_gemm_backend(nullptr);
+    CHECK(relative_error<Scalar>(c, expected) <= tolerance<Scalar>());
+  }
+}
