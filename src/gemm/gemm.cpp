@@ -27,6 +27,8 @@
 #include <climits>
 #include <vector>
 
+#include "gemm/parallel_for.hpp"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -156,23 +158,21 @@ void sequential(Kernel kernel, Op op_a, Op op_b, Index m, Index n, Index k, Scal
   eigen_sequential(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-// Splits C over gemm_threads() OpenMP threads when the product is large enough to pay for it
-// (~1 MFLOP per thread), each thread computing its own contiguous part of C with the
-// sequential kernel. The longer side of C is split: the operand that is not split is packed by
-// every thread, and it is the smaller one that way.
+// Splits C over the threads that threads_for() gives the product's m·n·k multiply-adds, each
+// thread computing its own contiguous part of C with the sequential kernel. The longer side of C
+// is split: the operand that is not split is packed by every thread, and it is the smaller one
+// that way.
 template <typename Scalar>
 void split_gemm(Kernel kernel, Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a,
                 Index lda, const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
   if (m == 0 || n == 0) return;
-  const int threads = static_cast<int>(
-      std::min<Index>(thread_setting(), std::max<Index>(1, (m * n * k) / (1 << 19))));
+  const int threads = threads_for(m * n * k);
   if (threads <= 1) return sequential(kernel, op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   const bool split_rows = m >= n;
   const Index extent = split_rows ? m : n;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int part = 0; part < threads; ++part) {
+  parallel_for(threads, threads, [&](Index part, int) {
     const Index begin = extent * part / threads, end = extent * (part + 1) / threads;
-    if (begin == end) continue;
+    if (begin == end) return;
     if (split_rows) {
       // Rows [begin, end) of op(A): row offset in A (None) or column offset in A (Transpose).
       const Scalar* a_part = op_a == Op::None ? a + begin * lda : a + begin;
@@ -181,7 +181,7 @@ void split_gemm(Kernel kernel, Op op_a, Op op_b, Index m, Index n, Index k, Scal
       const Scalar* b_part = op_b == Op::None ? b + begin : b + begin * ldb;
       sequential(kernel, op_a, op_b, m, end - begin, k, alpha, a, lda, b_part, ldb, beta, c + begin, ldc);
     }
-  }
+  });
 }
 
 template <typename Scalar>

@@ -43,12 +43,11 @@ std::string Conv2d<Scalar>::describe() const {
          kernel_text(kernel_h_, kernel_w_, stride_, padding_) + ", +bias)";
 }
 
-// Threads for a batch: up to gemm_threads(), one sample at least each, and only when every
-// thread gets ~256k multiply-adds or more (below that, starting threads costs more than it saves).
+// Threads for a batch: the library's policy for the batch's multiply-adds, one sample at least each.
 template <typename Scalar>
 int Conv2d<Scalar>::threads_for(Index batch) const {
   const Index per_sample = weights_.rows() * weights_.cols() * output_.plane();
-  return static_cast<int>(std::max<Index>(1, std::min<Index>({gemm_threads(), batch, batch * per_sample / (1 << 18)})));
+  return static_cast<int>(std::max<Index>(1, std::min<Index>(eigennet::threads_for(batch * per_sample), batch)));
 }
 
 template <typename Scalar>

@@ -4,17 +4,9 @@
 #include <cmath>
 #include <limits>
 
-#include "eigennet/gemm/gemm.hpp"
 #include "gemm/parallel_for.hpp"
 
 namespace eigennet {
-
-namespace {
-
-// Threads for `work` element visits: gemm_threads(), or 1 when the job is too small to split.
-int threads_for(Index work) { return work >= (1 << 16) ? gemm_threads() : 1; }
-
-}  // namespace
 
 template <typename Scalar>
 MaxPool2d<Scalar>::MaxPool2d(ImageShape input, Index kernel, Index stride, Index padding, bool ceil_mode)

@@ -5,11 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "eigennet/gemm/gemm.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "gemm/parallel_for.hpp"
 
 namespace eigennet {
 
@@ -80,26 +76,11 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
     }
   };
 
-  if (threads_ == 1) {
-    run_block(0);
-  } else {
-#ifdef _OPENMP
-    const int gemm_setting = gemm_threads();
-    set_gemm_threads(1);
-#pragma omp parallel num_threads(threads_)
-    {
-      const int t = omp_get_thread_num();
-      run_block(t);
-#pragma omp barrier
-      bool failed = false;
-      for (const auto& error : errors_) failed = failed || error != nullptr;
-      if (!failed) reduce_slice(t);
-    }
-    set_gemm_threads(gemm_setting);
-#endif
-  }
+  // One block per thread; once every block has its gradient, one slice of the sum per thread.
+  parallel_for(threads_, threads_, [&](Index t, int) { run_block(static_cast<int>(t)); });
   for (const auto& error : errors_)
     if (error) std::rethrow_exception(error);
+  if (threads_ > 1) parallel_for(threads_, threads_, [&](Index t, int) { reduce_slice(static_cast<int>(t)); });
 
   Scalar total = 0;
   for (int t = 0; t < threads_; ++t)

@@ -3,8 +3,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "eigennet/gemm/gemm.hpp"
 #include "eigennet/train/optimizer.hpp"
+#include "gemm/parallel_for.hpp"
 
 namespace eigennet {
 namespace {
@@ -15,21 +15,19 @@ Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> flat(Matrix<Scalar>& m) {
   return {m.data(), m.size()};
 }
 
-// Calls update(begin, count) on consecutive slices of [0, size): on gemm_threads() OpenMP
-// threads when every thread gets 64k entries or more (a large layer: SGD on W1's 785×1000 takes
-// 120 µs on one thread, 52 µs on two, on the machine of tools/bench/README.md), else once.
-// Updates are elementwise, so the result does not depend on the split.
+// Calls update(begin, count) on consecutive slices of [0, size), one per thread of the library's
+// policy (a large layer: SGD on W1's 785×1000 takes 120 µs on one thread, 52 µs on two, on the
+// machine of tools/bench/README.md). Updates are elementwise, so the result does not depend on
+// the split.
 template <typename Update>
 void for_slices(Index size, const Update& update) {
-  const int threads = static_cast<int>(std::min<Index>(gemm_threads(), size / (Index(1) << 16)));
-  if (threads <= 1) return update(0, size);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int t = 0; t < threads; ++t) {
+  const int threads = threads_for(size);
+  parallel_for(threads, threads, [&](Index t, int) {
     // Slice boundaries on multiples of 16 entries (whole cache lines for float).
     const Index begin = (size * t / threads) & ~Index(15);
     const Index end = t + 1 == threads ? size : (size * (t + 1) / threads) & ~Index(15);
     update(begin, end - begin);
-  }
+  });
 }
 
 // One zero matrix per parameter, of its shape.

@@ -2,18 +2,23 @@
 // - every GEMM backend built in (Eigen's kernel; OpenBLAS where built with -Dblas) against a
 //   plain Eigen product, serial and split over threads, on blocks with row strides larger
 //   than their width, with k = 0 and with NaNs in C under beta = 0;
+// - the threading policy: threads_for() by size, never nested; an exception thrown inside a
+//   parallel loop reaches the caller instead of terminating the program;
 // - the optimizers, whose large tensors are updated in slices on several threads, give the
 //   same bits on one thread and on two, and every entry is updated (no slice lost at a border).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "eigennet/eigennet.hpp"
+#include "gemm/parallel_for.hpp"
 
 using namespace eigennet;
 
@@ -52,7 +57,7 @@ TEST_CASE_TEMPLATE("every GEMM backend matches Eigen's product on strided blocks
     CHECK(std::string(gemm_backend_name()) == b.name);
     for (int threads : {1, 2}) {
       set_gemm_threads(threads);
-      // Large enough to be split over two threads (m·n·k ≥ 2^20) and small ones that are not;
+      // Large enough to be split over two threads (m·n·k ≥ 2·kMinWorkPerThread) and small ones that are not;
       // k below and above 128 and n below and above 16 (the OpenBLAS backend's two kernels).
       for (auto dims : {std::array<Index, 3>{2, 3, 4}, std::array<Index, 3>{40, 300, 97},
                         std::array<Index, 3>{301, 40, 97}, std::array<Index, 3>{33, 70, 300},
@@ -98,9 +103,10 @@ TEST_CASE_TEMPLATE("every GEMM backend matches Eigen's product on strided blocks
 TEST_CASE_TEMPLATE("optimizer updates split over threads equal the single-thread updates, bit for bit", Scalar, float,
                    double) {
   RestoreGemm restore;
-  // 1031·129 = 132999 entries (≥ 2·2^16): split into two slices; neither the middle nor the end
-  // falls on a multiple of 16.
-  const Index rows = 1031, cols = 129;
+  // 1031·521 = 537151 entries (≥ 2·kMinWorkPerThread): split into two slices; neither the middle
+  // nor the end falls on a multiple of 16.
+  const Index rows = 1031, cols = 521;
+  REQUIRE(rows * cols >= 2 * kMinWorkPerThread);
   for (int which = 0; which < 4; ++which) {
     CAPTURE(which);
     std::vector<Matrix<Scalar>> results;
@@ -120,8 +126,10 @@ TEST_CASE_TEMPLATE("optimizer updates split over threads equal the single-thread
         rng.fill_normal(g, 0, 1);
         opt->step();
       }
-      // Every entry moved (a lost slice would leave its entries at their start values).
-      CHECK(((w - w0).array() != Scalar(0)).all());
+      // No slice lost: it would leave its entries at their start values. (A handful of entries
+      // may come back exactly to their start after three steps; the SGD check below that every
+      // entry gets its formula's value covers the slice borders.)
+      CHECK(((w - w0).array() == Scalar(0)).count() < 16);
       results.push_back(w);
     }
     CHECK(results[0] == results[1]);
@@ -138,4 +146,34 @@ TEST_CASE_TEMPLATE("optimizer updates split over threads equal the single-thread
       break;
     }
   }
+}
+
+TEST_CASE("threads_for gives one thread per kMinWorkPerThread, up to the setting, and one inside a parallel loop") {
+  RestoreGemm restore;
+  set_gemm_threads(2);
+  CHECK(threads_for(0) == 1);
+  CHECK(threads_for(2 * kMinWorkPerThread - 1) == 1);
+  CHECK(threads_for(2 * kMinWorkPerThread) == 2);
+  CHECK(threads_for(100 * kMinWorkPerThread) == 2);
+#ifdef _OPENMP
+  std::vector<int> nested(2, 0);
+  parallel_for(2, 2, [&](Index n, int) { nested[static_cast<std::size_t>(n)] = threads_for(100 * kMinWorkPerThread); });
+  CHECK(nested == std::vector<int>{1, 1});
+#endif
+}
+
+TEST_CASE("an exception thrown inside a parallel loop is rethrown on the calling thread after the loop") {
+  RestoreGemm restore;
+  set_gemm_threads(2);
+  std::vector<int> ran(8, 0);
+  const auto body = [&](Index n, int) {
+    ran[static_cast<std::size_t>(n)] = 1;
+    if (n == 5) throw std::runtime_error("sample 5 failed");
+  };
+  CHECK_THROWS_WITH_AS(parallel_for(8, 2, body), "sample 5 failed", std::runtime_error);
+  CHECK(ran == std::vector<int>(8, 1));  // the other iterations still ran
+  // The loop is usable again afterwards.
+  std::fill(ran.begin(), ran.end(), 0);
+  parallel_for(8, 2, [&](Index n, int) { ran[static_cast<std::size_t>(n)] = 1; });
+  CHECK(ran == std::vector<int>(8, 1));
 }
