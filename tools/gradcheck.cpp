@@ -13,8 +13,12 @@
 #include <vector>
 
 #include "eigennet/eigennet.hpp"
+#include "eigennet/data/preprocess.hpp"
+#include "support/random_data.hpp"
 
 using namespace eigennet;
+using eigennet_test::random_labels;
+using eigennet_test::random_matrix;
 
 namespace {
 
@@ -30,26 +34,6 @@ struct Check {
 template <typename Body>
 Check make_check(std::string category, std::string name, Body body) {
   return {std::move(category), std::move(name), body, body};
-}
-
-template <typename Scalar>
-Matrix<Scalar> random_matrix(Index rows, Index cols, std::uint32_t seed, double std = 1.0) {
-  Matrix<Scalar> m(rows, cols);
-  RandomState(seed).fill_normal(m, 0.0, std);
-  return m;
-}
-
-Labels random_labels(Index n, Index classes, std::uint32_t seed) {
-  Labels labels(n);
-  RandomState(seed).randint(0, std::int32_t(classes), labels);
-  return labels;
-}
-
-template <typename Scalar>
-Matrix<Scalar> one_hot_of(const Labels& labels, Index classes) {
-  Matrix<Scalar> y = Matrix<Scalar>::Zero(labels.size(), classes);
-  for (Index n = 0; n < labels.size(); ++n) y(n, labels(n)) = 1;
-  return y;
 }
 
 // Layer checks run at this batch size and these (odd) sizes.
@@ -134,7 +118,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     const Labels labels = random_labels(n, k, o.seed);
     const Matrix<Scalar> z = random_matrix<Scalar>(n, k, o.seed + 1, 2.0);
     SoftmaxCrossEntropy<Scalar> loss;
-    GradcheckReport report = check_loss<Scalar>(loss, z, one_hot_of<Scalar>(labels, k), o);
+    GradcheckReport report = check_loss<Scalar>(loss, z, one_hot<Scalar>(labels, k), o);
     report.append(check_loss<Scalar>(loss, z, labels, o));
     return report;
   }));
@@ -144,7 +128,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     Matrix<Scalar> p(n, k);
     Softmax<Scalar>(k).forward(random_matrix<Scalar>(n, k, o.seed + 1), p);
     CrossEntropy<Scalar> loss;
-    GradcheckReport report = check_loss<Scalar>(loss, p, one_hot_of<Scalar>(labels, k), o);
+    GradcheckReport report = check_loss<Scalar>(loss, p, one_hot<Scalar>(labels, k), o);
     report.append(check_loss<Scalar>(loss, p, labels, o));
     return report;
   }));
@@ -154,7 +138,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     Matrix<Scalar> q(n, k);
     LogSoftmax<Scalar>(k).forward(random_matrix<Scalar>(n, k, o.seed + 1), q);
     NegativeLogLikelihood<Scalar> loss;
-    GradcheckReport report = check_loss<Scalar>(loss, q, one_hot_of<Scalar>(labels, k), o);
+    GradcheckReport report = check_loss<Scalar>(loss, q, one_hot<Scalar>(labels, k), o);
     report.append(check_loss<Scalar>(loss, q, labels, o));
     return report;
   }));
@@ -193,7 +177,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     initialize(net.template emplace<Dense<Scalar>>(12, 6), rng, {InitScheme::TorchDefault});
     net.template emplace<Softmax<Scalar>>(6);
     const Labels labels = random_labels(5, 6, o.seed + 2);
-    return check_network<Scalar>(net, random_matrix<Scalar>(5, 20, o.seed + 1), one_hot_of<Scalar>(labels, 6),
+    return check_network<Scalar>(net, random_matrix<Scalar>(5, 20, o.seed + 1), one_hot<Scalar>(labels, 6),
                                  CrossEntropy<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "exercise-mlp", [](auto tag, const GradcheckOptions& o) {

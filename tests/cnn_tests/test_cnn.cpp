@@ -12,8 +12,11 @@
 #include <vector>
 
 #include "eigennet/eigennet.hpp"
+#include "support/random_data.hpp"
 
 using namespace eigennet;
+using eigennet_test::random_labels;
+using eigennet_test::random_matrix;
 
 namespace {
 
@@ -91,14 +94,6 @@ double value_tolerance() {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-template <typename Scalar>
-Matrix<Scalar> random_matrix(Index rows, Index cols, std::uint32_t seed, double std = 1.0) {
-  RandomState rng(seed);
-  Matrix<Scalar> m(rows, cols);
-  rng.fill_normal(m, 0.0, std);
-  return m;
-}
-
 // Every entry distinct and at least 0.01 apart (a shuffled grid), so that a finite-difference
 // step never changes which entry of a pooling window is the largest.
 template <typename Scalar>
@@ -108,13 +103,6 @@ Matrix<Scalar> separated_matrix(Index rows, Index cols, std::uint32_t seed) {
   Matrix<Scalar> m(rows, cols);
   for (Index i = 0; i < m.size(); ++i) m.data()[i] = Scalar(0.01 * double(order[std::size_t(i)] - m.size() / 2));
   return m;
-}
-
-Labels random_labels(Index n, Index classes, std::uint32_t seed) {
-  RandomState rng(seed);
-  Labels labels(n);
-  rng.randint(0, std::int32_t(classes), labels);
-  return labels;
 }
 
 template <typename Scalar>

@@ -3,45 +3,15 @@
 // no heap allocation after the first: conv workspaces and pool arg-max come from reserve().
 //
 // Compiled with EIGEN_RUNTIME_NO_MALLOC and linked against the library copy built with it (see
-// tests/core/meson.build); malloc is also interposed and counted, which catches std::vector,
-// std::string and OpenMP allocations that Eigen's check cannot see.
+// tests/core/meson.build); malloc is also counted (support/malloc_counter.hpp), which catches
+// std::vector, std::string and OpenMP allocations that Eigen's check cannot see.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
-#include <malloc.h>
 
 #include "eigennet/eigennet.hpp"
-
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-}
-static std::atomic<long> allocations{0};
-extern "C" void* malloc(size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-extern "C" void* calloc(size_t n, size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, size);
-}
-extern "C" void* realloc(void* p, size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-extern "C" void* memalign(size_t alignment, size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, n);
-}
-extern "C" void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
-extern "C" int posix_memalign(void** out, size_t alignment, size_t n) {
-  *out = memalign(alignment, n);
-  return *out ? 0 : 12;  // ENOMEM
-}
+#include "support/malloc_counter.hpp"
 
 using namespace eigennet;
 
@@ -77,22 +47,21 @@ TEST_CASE_TEMPLATE("a CNN training step allocates nothing after the first", Scal
   step(sgd, 13);
   step(adam, 40);
 
-  allocations = 0;
-  Eigen::internal::set_is_malloc_allowed(false);
   Scalar value = 0;
-  for (int i = 0; i < 3; ++i) {
-    value += step(sgd, 40);
-    value += step(adam, 40);
-    value += step(sgd, 13);
-  }
-  Eigen::internal::set_is_malloc_allowed(true);
+  const long allocated = eigennet_test::allocations_during([&] {
+    for (int i = 0; i < 3; ++i) {
+      value += step(sgd, 40);
+      value += step(adam, 40);
+      value += step(sgd, 13);
+    }
+  });
   set_gemm_threads(saved_threads);
-  CHECK(allocations.load() == 0);
+  CHECK(allocated == 0);
   CHECK(std::isfinite(double(value)));
 
   // The counter does see allocations (so the zero above means something).
-  allocations = 0;
+  eigennet_test::reset_allocations();
   Matrix<Scalar> fresh(50, 50);
   fresh.setZero();
-  CHECK(allocations.load() >= 1);
+  CHECK(eigennet_test::allocations() >= 1);
 }

@@ -12,108 +12,48 @@
 // steps do not change the training.
 // If the reference cannot run (no torch, no data), the test fails.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "support/dataset.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/training_log.hpp"
 
-namespace {
-
-namespace fs = std::filesystem;
-
-std::string require_env(const char* name) {
-  const char* value = std::getenv(name);
-  REQUIRE_MESSAGE(value != nullptr, name << " is not set: run this test through `meson test`");
-  return value;
-}
-
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run(const std::string& command) {
-  Run r;
-  std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE_MESSAGE(pipe != nullptr, "cannot run: " << command);
-  char chunk[4096];
-  for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) r.output.append(chunk, n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-// The number in the last line `test accuracy: NN.NN%`.
-double final_accuracy(const Run& r) {
-  const std::string key = "test accuracy: ";
-  const std::size_t at = r.output.rfind(key);
-  REQUIRE_MESSAGE(at != std::string::npos, "no `test accuracy: NN.NN%` line in:\n" << r.output);
-  return std::stod(r.output.substr(at + key.size()));
-}
-
-std::vector<double> read_numbers(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<double> values;
-  for (double v; in >> v;) values.push_back(v);
-  return values;
-}
-
-// The loss column (third) of train-mnist's CSV log.
-std::vector<double> read_log_losses(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<double> values;
-  std::string line, step, epoch, loss;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::stringstream fields(line);
-    std::getline(fields, step, ',');
-    std::getline(fields, epoch, ',');
-    std::getline(fields, loss, ',');
-    values.push_back(std::stod(loss));
-  }
-  return values;
-}
-
-}  // namespace
+using namespace eigennet_test;
 
 TEST_CASE("notebook-cnn matches PyTorch: final test accuracy within 0.3 points, step losses along the float64 run") {
-  const std::string mnist = eigennet_test::test_dataset().data.directory;
+  const std::string mnist = test_dataset().data.directory;
   const std::string script = require_env("EIGENNET_REFERENCE_DIR") + "/notebook_cnn_torch.py";
   const std::string tool = require_env("EIGENNET_TRAIN_MNIST");
-  REQUIRE_MESSAGE(fs::exists(script), script << " is missing");
-  const fs::path scratch = fs::temp_directory_path() / ("eigennet-cnn-reference-" + std::to_string(::getpid()));
-  fs::create_directories(scratch);
+  REQUIRE_MESSAGE(std::filesystem::exists(script), script << " is missing");
+  const TempDir scratch;
 
   const auto run_torch = [&](const std::string& dtype) {
-    const Run torch_run = run("/usr/bin/python3 " + script + " --data " + mnist + " --test-every 0 --threads 2 --dtype " +
-                              dtype + " --losses " + (scratch / ("torch-losses-" + dtype + ".txt")).string());
+    const CommandResult torch_run =
+        run_command("/usr/bin/python3 " + script + " --data " + mnist + " --test-every 0 --threads 2 --dtype " + dtype +
+                    " --losses " + scratch.file("torch-losses-" + dtype + ".txt"));
     INFO("PyTorch reference output (" << dtype << "):\n" << torch_run.output);
     REQUIRE_MESSAGE(torch_run.status == 0, "the PyTorch reference did not run (needs python3-torch for /usr/bin/python3)");
     return torch_run;
   };
-  const Run torch_run = run_torch("float32");
+  const CommandResult torch_run = run_torch("float32");
   run_torch("float64");
-  const Run cpp_run = run(tool + " --recipe notebook-cnn --data " + mnist + " --test-every 0 --threads 2 --log " +
-                          (scratch / "cpp-log.csv").string());
+  const CommandResult cpp_run = run_command(tool + " --recipe notebook-cnn --data " + mnist +
+                                            " --test-every 0 --threads 2 --log " + scratch.file("cpp-log.csv"));
   INFO("train-mnist output:\n" << cpp_run.output);
   REQUIRE(cpp_run.status == 0);
 
-  const double torch_accuracy = final_accuracy(torch_run), cpp_accuracy = final_accuracy(cpp_run);
+  const double torch_accuracy = final_test_accuracy(torch_run), cpp_accuracy = final_test_accuracy(cpp_run);
   MESSAGE("notebook-cnn final test accuracy: PyTorch " << torch_accuracy << "%, eigennet " << cpp_accuracy << "%");
   CHECK(std::abs(torch_accuracy - cpp_accuracy) <= 0.3);
 
-  const std::vector<double> torch32 = read_numbers((scratch / "torch-losses-float32.txt").string());
-  const std::vector<double> torch64 = read_numbers((scratch / "torch-losses-float64.txt").string());
-  const std::vector<double> cpp32 = read_log_losses((scratch / "cpp-log.csv").string());
+  const std::vector<double> torch32 = read_numbers(scratch.file("torch-losses-float32.txt"));
+  const std::vector<double> torch64 = read_numbers(scratch.file("torch-losses-float64.txt"));
+  const std::vector<double> cpp32 = read_log_losses(scratch.file("cpp-log.csv"));
   REQUIRE(torch32.size() == 400);
   REQUIRE(torch64.size() == 400);
   REQUIRE(cpp32.size() == 400);
@@ -131,5 +71,4 @@ TEST_CASE("notebook-cnn matches PyTorch: final test accuracy within 0.3 points, 
   CHECK(cpp_vs_torch32 < 1e-4);
   CHECK(cpp_vs_torch64 <= 2 * torch32_vs_torch64);
   CHECK(cpp32.back() < 0.8 * cpp32.front());  // it learned (a sanity check on both)
-  fs::remove_all(scratch);
 }

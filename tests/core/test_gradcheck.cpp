@@ -5,8 +5,12 @@
 #include <iostream>
 
 #include "eigennet/eigennet.hpp"
+#include "eigennet/data/preprocess.hpp"
+#include "support/random_data.hpp"
 
 using namespace eigennet;
+using eigennet_test::random_labels;
+using eigennet_test::random_matrix;
 
 namespace {
 
@@ -21,28 +25,6 @@ struct Shape {
   Index batch, in, out;
 };
 const Shape shapes[] = {{1, 1, 1}, {1, 5, 3}, {3, 7, 5}, {4, 13, 9}, {6, 33, 17}};
-
-template <typename Scalar>
-Matrix<Scalar> random_matrix(Index rows, Index cols, std::uint32_t seed, double std = 1.0) {
-  RandomState rng(seed);
-  Matrix<Scalar> m(rows, cols);
-  rng.fill_normal(m, 0.0, std);
-  return m;
-}
-
-template <typename Scalar>
-Matrix<Scalar> one_hot_of(const Labels& labels, Index classes) {
-  Matrix<Scalar> y = Matrix<Scalar>::Zero(labels.size(), classes);
-  for (Index n = 0; n < labels.size(); ++n) y(n, labels(n)) = 1;
-  return y;
-}
-
-Labels random_labels(Index n, Index classes, std::uint32_t seed) {
-  RandomState rng(seed);
-  Labels labels(n);
-  rng.randint(0, std::int32_t(classes), labels);
-  return labels;
-}
 
 }  // namespace
 
@@ -87,7 +69,7 @@ TEST_CASE_TEMPLATE("losses: dL/d(output), one-hot and integer labels", Scalar, f
     CAPTURE(s.batch);
     CAPTURE(s.out);
     const Labels labels = random_labels(s.batch, s.out, 5);
-    const Matrix<Scalar> y = one_hot_of<Scalar>(labels, s.out);
+    const Matrix<Scalar> y = one_hot<Scalar>(labels, s.out);
     const Matrix<Scalar> logits = random_matrix<Scalar>(s.batch, s.out, 6, 2.0);
     // Probabilities and log-probabilities away from 0 for the probability losses.
     Matrix<Scalar> p(s.batch, s.out), log_p(s.batch, s.out);
@@ -131,7 +113,7 @@ TEST_CASE_TEMPLATE("networks: every parameter and dL/dX, layers placed after lay
     initialize(net.template emplace<Dense<Scalar>>(5, 3), rng, {InitScheme::He});
     net.template emplace<Softmax<Scalar>>(3);
     const Labels labels = random_labels(4, 3, 9);
-    require_pass<Scalar>(check_network<Scalar>(net, random_matrix<Scalar>(4, 6, 4), one_hot_of<Scalar>(labels, 3),
+    require_pass<Scalar>(check_network<Scalar>(net, random_matrix<Scalar>(4, 6, 4), one_hot<Scalar>(labels, 3),
                                                CrossEntropy<Scalar>()));
   }
   SUBCASE("log-softmax + NLL, and a no-bias sigmoid net under squared error (the cosine shape)") {

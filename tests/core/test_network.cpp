@@ -3,47 +3,16 @@
 //
 // This file is compiled with EIGEN_RUNTIME_NO_MALLOC and linked against a copy of the library
 // compiled with it too, so Eigen itself asserts if it allocates while allocation is forbidden.
-// On top of that, malloc and friends are interposed below and counted: that also catches
+// On top of that, malloc and friends are counted (support/malloc_counter.hpp): that also catches
 // std::vector, std::string and OpenMP allocations, which Eigen's check cannot see.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
-#include <malloc.h>
 #include <memory>
 
 #include "eigennet/eigennet.hpp"
-
-// ---- counting allocator (glibc) ----------------------------------------------------------
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-}
-static std::atomic<long> allocations{0};
-extern "C" void* malloc(size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-extern "C" void* calloc(size_t n, size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, size);
-}
-extern "C" void* realloc(void* p, size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-extern "C" void* memalign(size_t alignment, size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, n);
-}
-extern "C" void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
-extern "C" int posix_memalign(void** out, size_t alignment, size_t n) {
-  *out = memalign(alignment, n);
-  return *out ? 0 : 12;  // ENOMEM
-}
+#include "support/malloc_counter.hpp"
 
 using namespace eigennet;
 
@@ -240,24 +209,23 @@ TEST_CASE_TEMPLATE("a training step allocates nothing after the first", Scalar, 
   step(momentum, 40);
   step(adam, 40);
 
-  allocations = 0;
-  Eigen::internal::set_is_malloc_allowed(false);
   Scalar value = 0;
-  for (int i = 0; i < 3; ++i) {
-    value += step(sgd, 40);
-    value += step(momentum, 40);
-    value += step(adam, 40);
-    value += step(sgd, 17);
-  }
-  Eigen::internal::set_is_malloc_allowed(true);
-  CHECK(allocations.load() == 0);
+  const long allocated = eigennet_test::allocations_during([&] {
+    for (int i = 0; i < 3; ++i) {
+      value += step(sgd, 40);
+      value += step(momentum, 40);
+      value += step(adam, 40);
+      value += step(sgd, 17);
+    }
+  });
+  CHECK(allocated == 0);
   CHECK(std::isfinite(double(value)));
 
   // The counter does see allocations (so the zero above means something).
-  allocations = 0;
+  eigennet_test::reset_allocations();
   Matrix<Scalar> fresh(50, 50);
   fresh.setZero();
-  CHECK(allocations.load() >= 1);
+  CHECK(eigennet_test::allocations() >= 1);
 }
 
 // ---- DataParallel: one replica per thread, gradients summed once per step ------------------
@@ -407,11 +375,10 @@ TEST_CASE_TEMPLATE("a data-parallel training step allocates nothing after the fi
   step(100);  // first steps: replica buffers, packing space, the OpenMP team
   step(37);
 
-  allocations = 0;
-  Eigen::internal::set_is_malloc_allowed(false);
   Scalar value = 0;
-  for (int i = 0; i < 5; ++i) value += step(100) + step(37);
-  Eigen::internal::set_is_malloc_allowed(true);
-  CHECK(allocations.load() == 0);
+  const long allocated = eigennet_test::allocations_during([&] {
+    for (int i = 0; i < 5; ++i) value += step(100) + step(37);
+  });
+  CHECK(allocated == 0);
   CHECK(std::isfinite(double(value)));
 }

@@ -13,7 +13,6 @@
 #include "eigennet/eigennet.hpp"
 #include "eigennet/train/train.hpp"
 #include "support/dataset.hpp"
-#include "train_test_util.hpp"
 
 using namespace eigennet;
 

@@ -9,65 +9,43 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
 #include "support/dataset.hpp"
-#include "train_test_util.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/training_log.hpp"
 
-using namespace train_test;
+using namespace eigennet_test;
+namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<double> read_numbers(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<double> values;
-  for (double v; in >> v;) values.push_back(v);
-  return values;
-}
-
-// The loss column of train-mnist's CSV log.
-std::vector<double> read_log_losses(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<double> values;
-  std::string line;
-  std::getline(in, line);  // header: step,epoch,loss,...
-  while (std::getline(in, line)) {
-    std::stringstream fields(line);
-    std::string step, epoch, loss;
-    std::getline(fields, step, ',');
-    std::getline(fields, epoch, ',');
-    std::getline(fields, loss, ',');
-    values.push_back(std::stod(loss));
-  }
-  return values;
-}
 
 void compare(const std::string& mode) {
   const std::string mnist = eigennet_test::test_dataset().data.directory;
   const std::string reference = require_env("EIGENNET_REFERENCE_DIR") + "/notebook_mlp.py";
   const std::string tool = require_env("EIGENNET_TRAIN_MNIST");
   REQUIRE_MESSAGE(fs::exists(reference), reference << " is missing");
-  const ScratchDir scratch;
+  const TempDir scratch;
 
   const CommandResult numpy_run = run_command("/usr/bin/python3 " + reference + " --data " + mnist + " --batch-mode " +
-                                              mode + " --test-every 0 --losses " + (scratch / "numpy-losses.txt"));
+                                              mode + " --test-every 0 --losses " + scratch.file("numpy-losses.txt"));
   INFO("numpy reference output:\n" << numpy_run.output);
   REQUIRE_MESSAGE(numpy_run.status == 0, "the numpy reference did not run (needs python3-numpy for /usr/bin/python3)");
-  const double numpy_accuracy = parse_accuracy_line(numpy_run.last_line());
+  const double numpy_accuracy = final_test_accuracy(numpy_run);
 
   const CommandResult cpp_run =
       run_command(tool + " --recipe notebook-mlp --dtype double --data " + mnist + " --test-every 0 --threads 1 " +
-                  (mode == "first" ? "--first-batch " : "") + "--log " + (scratch / "cpp-log.csv"));
+                  (mode == "first" ? "--first-batch " : "") + "--log " + scratch.file("cpp-log.csv"));
   INFO("train-mnist output:\n" << cpp_run.output);
   REQUIRE(cpp_run.status == 0);
-  const double cpp_accuracy = parse_accuracy_line(cpp_run.last_line());
+  const double cpp_accuracy = final_test_accuracy(cpp_run);
 
   MESSAGE("notebook-mlp, batches " << mode << ": numpy " << numpy_accuracy << "%, C++ " << cpp_accuracy << "%");
   CHECK(std::abs(numpy_accuracy - cpp_accuracy) <= 0.1);
 
-  const std::vector<double> numpy_losses = read_numbers(scratch / "numpy-losses.txt");
-  const std::vector<double> cpp_losses = read_log_losses(scratch / "cpp-log.csv");
+  const std::vector<double> numpy_losses = read_numbers(scratch.file("numpy-losses.txt"));
+  const std::vector<double> cpp_losses = read_log_losses(scratch.file("cpp-log.csv"));
   REQUIRE(numpy_losses.size() == 400);
   REQUIRE(cpp_losses.size() == 400);
   double worst = 0;

@@ -3,47 +3,16 @@
 // (the first test pass, the smaller last batch of an epoch): the GEMM seam then allocates the
 // packing buffers it keeps for that shape. So the tests check the steps before the first pass,
 // and everything after the first pass (or the first epoch), steps and passes alike.
-// malloc and friends are interposed and counted (that sees Eigen, std::vector, std::string and
-// OpenMP alike); the observer reads the count after every step.
+// malloc and friends are counted (support/malloc_counter.hpp: that sees Eigen, std::vector,
+// std::string and OpenMP alike); the observer reads the count after every step.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <cstdlib>
-#include <malloc.h>
 
 #include "eigennet/data/batching.hpp"
 #include "eigennet/eigennet.hpp"
 #include "eigennet/train/train.hpp"
-
-// ---- counting allocator (glibc) ----------------------------------------------------------
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-}
-static std::atomic<long> allocations{0};
-extern "C" void* malloc(size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-extern "C" void* calloc(size_t n, size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, size);
-}
-extern "C" void* realloc(void* p, size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-extern "C" void* memalign(size_t alignment, size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, n);
-}
-extern "C" void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
-extern "C" int posix_memalign(void** out, size_t alignment, size_t n) {
-  *out = memalign(alignment, n);
-  return *out ? 0 : 12;  // ENOMEM
-}
+#include "support/malloc_counter.hpp"
 
 using namespace eigennet;
 
@@ -73,7 +42,7 @@ struct Recorder {
   Recorder() { after_step.reserve(1000); }
   TrainingObserver observer() {
     return [this](TrainingEvent e, const TrainingHistory&) {
-      if (e == TrainingEvent::Step) after_step.push_back(allocations.load());
+      if (e == TrainingEvent::Step) after_step.push_back(eigennet_test::allocations());
     };
   }
   // Allocations from the end of step `from` to the end of step `to` (steps count from 1).

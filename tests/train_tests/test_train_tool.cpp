@@ -3,15 +3,18 @@
 // back, and writes its log. Small datasets are generated as IDX files in a scratch folder.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "eigennet/data/idx.hpp"
 #include "eigennet/data/npz.hpp"
 #include "eigennet/random.hpp"
-#include "train_test_util.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace eigennet;
-using namespace train_test;
+using namespace eigennet_test;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -72,8 +75,8 @@ TEST_CASE("bad settings: unknown recipe, --eval-only without --load, --epochs wi
 }
 
 TEST_CASE("a missing data folder is an error naming it, exit non-zero") {
-  const ScratchDir scratch;
-  const std::string missing = scratch / "no-such-folder";
+  const TempDir scratch;
+  const std::string missing = scratch.file("no-such-folder");
   const CommandResult r = run_command(tool() + " --data " + missing + " --iters 1");
   INFO(r.output);
   CHECK(r.status == 1);
@@ -82,31 +85,31 @@ TEST_CASE("a missing data folder is an error naming it, exit non-zero") {
 }
 
 TEST_CASE("images of the wrong size for a fixed-shape recipe: error naming file and both sizes") {
-  const ScratchDir scratch;
-  write_dataset(scratch / "big", 30, 10, 32, 32);
+  const TempDir scratch;
+  write_dataset(scratch.file("big"), 30, 10, 32, 32);
   for (const char* recipe : {"notebook-mlp", "exercise-mlp", "practical-mlp"}) {
-    const CommandResult r = run_command(tool() + " --recipe " + recipe + " --data " + (scratch / "big") + " --iters 1");
+    const CommandResult r = run_command(tool() + " --recipe " + recipe + " --data " + scratch.file("big") + " --iters 1");
     INFO(r.output);
     CHECK(r.status == 1);
     CHECK(contains(r.output, "expects 28×28 images"));
     CHECK(contains(r.output, "32×32"));
-    CHECK(contains(r.output, scratch / "big/train-images-idx3-ubyte.gz"));
+    CHECK(contains(r.output, scratch.file("big/train-images-idx3-ubyte.gz")));
     CHECK(contains(r.output, recipe));
   }
 }
 
 TEST_CASE("train, save, log; the checkpoint loads back; another shape is an error naming it") {
-  const ScratchDir scratch;
-  const std::string data = scratch / "tiny";
+  const TempDir scratch;
+  const std::string data = scratch.file("tiny");
   write_dataset(data, 200, 50, 28, 28);
-  const std::string model = scratch / "model.npz", log = scratch / "log.csv";
+  const std::string model = scratch.file("model.npz"), log = scratch.file("log.csv");
 
   const CommandResult train =
       run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 12 --batch 20 --test-every 5 --data " + data +
                   " --save " + model + " --log " + log);
   INFO(train.output);
   REQUIRE(train.status == 0);
-  const double trained_accuracy = parse_accuracy_line(train.last_line());
+  const double trained_accuracy = final_test_accuracy(train);
   CHECK(contains(train.output, "model saved to " + model));
   CHECK(contains(train.output, "training log written to " + log));
   CHECK(contains(train.output, "total parameters: 6404"));  // 785·8 + 9·6 + 7·10
@@ -143,7 +146,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
         run_command(tool() + " --recipe practical-mlp --hidden 8,6 --data " + data + " --load " + model + " --eval-only");
     INFO(eval.output);
     REQUIRE(eval.status == 0);
-    CHECK(parse_accuracy_line(eval.last_line()) == trained_accuracy);
+    CHECK(final_test_accuracy(eval) == trained_accuracy);
     CHECK(contains(eval.output, "loaded parameters from " + model));
   }
   SUBCASE("a checkpoint of another shape: error naming the file, the parameter and both shapes") {
@@ -157,7 +160,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
     CHECK(contains(eval.output, "785×8"));
   }
   SUBCASE("a file that is not a checkpoint: error naming it") {
-    const std::string junk = scratch / "junk.npz";
+    const std::string junk = scratch.file("junk.npz");
     std::ofstream(junk) << "not a zip archive";
     const CommandResult eval = run_command(tool() + " --data " + data + " --load " + junk + " --eval-only");
     INFO(eval.output);
@@ -167,7 +170,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
   SUBCASE("the same seed gives the same run; a diverging run stops with exit 2") {
     const CommandResult again =
         run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 12 --batch 20 --test-every 5 --data " + data);
-    CHECK(parse_accuracy_line(again.last_line()) == trained_accuracy);
+    CHECK(final_test_accuracy(again) == trained_accuracy);
     const CommandResult diverged =
         run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 50 --lr 1e30 --data " + data);
     INFO(diverged.output);
@@ -177,14 +180,14 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
 }
 
 TEST_CASE("all three recipes run on a small MNIST-format set and end with the accuracy line") {
-  const ScratchDir scratch;
-  write_dataset(scratch / "tiny", 100, 20, 28, 28);
+  const TempDir scratch;
+  write_dataset(scratch.file("tiny"), 100, 20, 28, 28);
   for (const char* recipe : {"notebook-mlp", "exercise-mlp", "practical-mlp"}) {
     const CommandResult r =
-        run_command(tool() + " --recipe " + recipe + " --data " + (scratch / "tiny") + " --epochs 1 --val-fraction 0.2");
+        run_command(tool() + " --recipe " + recipe + " --data " + scratch.file("tiny") + " --epochs 1 --val-fraction 0.2");
     INFO(r.output);
     CHECK(r.status == 0);
-    const double accuracy = parse_accuracy_line(r.last_line());
+    const double accuracy = final_test_accuracy(r);
     CHECK(accuracy >= 0);
     CHECK(accuracy <= 100);
     CHECK(contains(r.output, "training on 80 samples (validation 20, test 20)"));
@@ -196,11 +199,12 @@ TEST_CASE("without --data and without MNIST it trains on Debian's Fashion-MNIST 
   REQUIRE_MESSAGE(fs::exists("/usr/share/datasets/fashion-mnist"),
                   "apt-get install dataset-fashion-mnist (the tool's offline default)");
   REQUIRE_MESSAGE(!fs::exists("/usr/share/datasets/mnist"), "this machine has MNIST in a default location");
-  const ScratchDir scratch;
-  const CommandResult r = run_command("cd " + scratch.str() + " && env -u EIGENNET_MNIST_DIR HOME=" + scratch.str() +
-                                      " " + tool() + " --iters 1 --test-every 0");
+  const TempDir scratch;
+  const std::string home = scratch.path().string();
+  const CommandResult r =
+      run_command("cd " + home + " && env -u EIGENNET_MNIST_DIR HOME=" + home + " " + tool() + " --iters 1 --test-every 0");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(contains(r.output, "dataset: Fashion-MNIST from /usr/share/datasets/fashion-mnist"));
-  parse_accuracy_line(r.last_line());
+  final_test_accuracy(r);
 }

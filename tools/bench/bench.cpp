@@ -43,45 +43,9 @@
 #include "eigennet/model/network.hpp"
 #include "eigennet/train/optimizer.hpp"
 #include "eigennet/layers/relu.hpp"
-
-// ---- counting allocator (glibc), the same idea as tests/core/test_network.cpp ----------------
-// Every malloc-family call of the process is counted, so the count also sees std::vector,
-// std::string and OpenMP allocations, not only Eigen's.
-#ifdef __GLIBC__
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-}
-static std::atomic<long> allocation_count{0};
-extern "C" void* malloc(size_t n) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-extern "C" void* calloc(size_t n, size_t size) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, size);
-}
-extern "C" void* realloc(void* p, size_t n) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-extern "C" void* memalign(size_t alignment, size_t n) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, n);
-}
-extern "C" void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
-extern "C" int posix_memalign(void** out, size_t alignment, size_t n) {
-  *out = memalign(alignment, n);
-  return *out ? 0 : 12;  // ENOMEM
-}
-static long allocations() { return allocation_count.load(); }
-static const bool kCountsAllocations = true;
-#else
-static long allocations() { return 0; }
-static const bool kCountsAllocations = false;
-#endif
+// Every malloc-family call of the process is counted (also std::vector, std::string and OpenMP,
+// not only Eigen): the test suite's counter, one implementation for both.
+#include "support/malloc_counter.hpp"
 
 using namespace eigennet;
 
@@ -212,13 +176,13 @@ int run(const Options& o) {
 
   std::vector<double> seconds;
   seconds.reserve(static_cast<std::size_t>(o.blocks));
-  const long allocations_before = allocations();
+  const long allocations_before = eigennet_test::allocations();
   for (int b = 0; b < o.blocks; ++b) {
     const auto start = Clock::now();
     for (Index s = 0; s < steps_per_block; ++s) step(sampler);
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
-  const long allocated = allocations() - allocations_before;
+  const long allocated = eigennet_test::allocations() - allocations_before;
   const long timed_steps = long(steps_per_block) * o.blocks;
 
   rusage usage{};
@@ -231,7 +195,7 @@ int run(const Options& o) {
       << ", \"block_seconds\": [";
   for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
   out << "], \"timed_steps\": " << timed_steps << ", \"allocations\": ";
-  if (kCountsAllocations)
+  if (eigennet_test::counts_allocations)
     out << allocated << ", \"allocations_per_step\": " << double(allocated) / double(timed_steps);
   else
     out << "null, \"allocations_per_step\": null";

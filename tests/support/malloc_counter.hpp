@@ -1,0 +1,80 @@
+// Counting every heap allocation of the process: malloc and friends are interposed (glibc) and
+// each call adds one to a counter, so the count sees Eigen, std::vector, std::string and OpenMP
+// alike, not only what Eigen's EIGEN_RUNTIME_NO_MALLOC check sees.
+//
+// Include it in exactly one source file of a program: it defines malloc, calloc, realloc,
+// memalign, aligned_alloc and posix_memalign for the whole program. The tests of "no allocation
+// after the first step" and the benchmark (tools/bench/bench.cpp) use it. Where the C library is
+// not glibc nothing is interposed and counts_allocations is false.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+#ifdef EIGEN_RUNTIME_NO_MALLOC
+#include <Eigen/Core>
+#endif
+
+namespace eigennet_test {
+
+// Allocations since the start of the program (or the last reset_allocations()).
+inline std::atomic<long> allocation_count{0};
+inline long allocations() { return allocation_count.load(); }
+inline void reset_allocations() { allocation_count.store(0); }
+
+// The allocations while body() runs. Where Eigen's own check is compiled in
+// (EIGEN_RUNTIME_NO_MALLOC), Eigen also asserts on any allocation inside.
+template <typename Body>
+long allocations_during(Body&& body) {
+  reset_allocations();
+#ifdef EIGEN_RUNTIME_NO_MALLOC
+  Eigen::internal::set_is_malloc_allowed(false);
+#endif
+  body();
+#ifdef EIGEN_RUNTIME_NO_MALLOC
+  Eigen::internal::set_is_malloc_allowed(true);
+#endif
+  return allocations();
+}
+
+}  // namespace eigennet_test
+
+#ifdef __GLIBC__
+namespace eigennet_test {
+inline constexpr bool counts_allocations = true;
+inline void count_allocation() { allocation_count.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace eigennet_test
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+
+void* malloc(std::size_t n) {
+  eigennet_test::count_allocation();
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t n, std::size_t size) {
+  eigennet_test::count_allocation();
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t n) {
+  eigennet_test::count_allocation();
+  return __libc_realloc(p, n);
+}
+void* memalign(std::size_t alignment, std::size_t n) {
+  eigennet_test::count_allocation();
+  return __libc_memalign(alignment, n);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t n) { return memalign(alignment, n); }
+int posix_memalign(void** out, std::size_t alignment, std::size_t n) {
+  *out = memalign(alignment, n);
+  return *out ? 0 : 12;  // ENOMEM
+}
+}  // extern "C"
+#else
+namespace eigennet_test {
+inline constexpr bool counts_allocations = false;
+}  // namespace eigennet_test
+#endif
