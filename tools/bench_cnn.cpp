@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "eigennet/eigennet.hpp"
+#include "dtype.hpp"
 
 using namespace eigennet;
 
@@ -92,7 +93,7 @@ int run(const std::string& model, Index batch, Index warmup, Index steps, Index 
   std::printf("{\"impl\": \"eigennet\", \"model\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, \"threads\": %d, "
               "\"gemm_backend\": \"%s\", \"parameters\": %lld, \"ms_per_step_median\": %.4f, "
               "\"ms_per_step_blocks\": [",
-              model.c_str(), sizeof(Scalar) == 4 ? "float32" : "float64", (long long)batch, gemm_threads(),
+              model.c_str(), tools::numpy_dtype_name(tools::dtype_of<Scalar>()), (long long)batch, gemm_threads(),
               gemm_backend_name(), (long long)net.parameter_count(), sorted[sorted.size() / 2]);
   for (std::size_t i = 0; i < ms.size(); ++i) std::printf("%s%.4f", i ? ", " : "", ms[i]);
   std::printf("]}\n");
@@ -109,7 +110,9 @@ int main(int argc, char** argv) {
   int threads = 1;
   std::uint32_t seed = 0;
   app.add_option("--model", model, "notebook or lenet")->check(CLI::IsMember({"notebook", "lenet"}))->capture_default_str();
-  app.add_option("--dtype", dtype, "float32 or float64")->check(CLI::IsMember({"float32", "float64"}))->capture_default_str();
+  app.add_option("--dtype", dtype, "float32 (float) or float64 (double)")
+      ->check(CLI::IsMember(tools::dtype_spellings()))
+      ->capture_default_str();
   app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--threads", threads, "threads (GEMM and per-sample loops)")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--warmup", warmup, "untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();
@@ -119,8 +122,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   set_gemm_threads(threads);
   try {
-    return dtype == "float32" ? run<float>(model, batch, warmup, steps, blocks, seed)
-                              : run<double>(model, batch, warmup, steps, blocks, seed);
+    return tools::with_dtype(tools::parse_dtype(dtype), [&](auto tag) {
+      return run<decltype(tag)>(model, batch, warmup, steps, blocks, seed);
+    });
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench-cnn: error: %s\n", e.what());
     return 1;

@@ -14,6 +14,7 @@
 
 #include "eigennet/eigennet.hpp"
 #include "eigennet/data/preprocess.hpp"
+#include "dtype.hpp"
 #include "support/random_data.hpp"
 
 using namespace eigennet;
@@ -29,6 +30,9 @@ struct Check {
   std::string name;
   std::function<GradcheckReport(float, const GradcheckOptions&)> run_float;
   std::function<GradcheckReport(double, const GradcheckOptions&)> run_double;
+
+  GradcheckReport run(float tag, const GradcheckOptions& o) const { return run_float(tag, o); }
+  GradcheckReport run(double tag, const GradcheckOptions& o) const { return run_double(tag, o); }
 };
 
 template <typename Body>
@@ -258,7 +262,9 @@ int main(int argc, char** argv) {
   app.add_option("--layer", layers, "Check only these layers (repeatable); see --list");
   app.add_option("--loss", losses, "Check only these losses (repeatable)");
   app.add_option("--model", models, "Check only these composed networks (repeatable)");
-  app.add_option("--dtype", dtype, "float, double or both")->check(CLI::IsMember({"float", "double", "both"}))
+  std::vector<std::string> dtype_choices = tools::dtype_spellings();
+  dtype_choices.push_back("both");
+  app.add_option("--dtype", dtype, "float, double or both")->check(CLI::IsMember(dtype_choices))
       ->capture_default_str();
   app.add_option("--step", options.step, "Finite-difference step h (default: 1e-6 double, 1e-3 float)");
   app.add_option("--tolerance", options.tolerance, "Largest relative error that passes (default: 1e-6 double, 2e-2 float)");
@@ -296,22 +302,22 @@ int main(int argc, char** argv) {
   };
 
   GradcheckReport all;
-  for (const std::string precision : {"double", "float"}) {
-    if (dtype != "both" && dtype != precision) continue;
+  for (const tools::Dtype precision : {tools::Dtype::Double, tools::Dtype::Float}) {
+    if (dtype != "both" && tools::parse_dtype(dtype) != precision) continue;
     GradcheckReport report;
     for (const auto& c : checks) {
       if (!selected(c)) continue;
       try {
-        GradcheckReport one = precision == "double" ? c.run_double(0.0, options) : c.run_float(0.0f, options);
+        GradcheckReport one = tools::with_dtype(precision, [&](auto tag) { return c.run(tag, options); });
         if (c.category == "model")
           for (auto& row : one.rows) row.subject = "model " + c.name;
         report.append(one);
       } catch (const std::exception& e) {
-        std::cerr << "gradcheck: " << c.name << " (" << precision << "): " << e.what() << "\n";
+        std::cerr << "gradcheck: " << c.name << " (" << tools::dtype_name(precision) << "): " << e.what() << "\n";
         return 2;
       }
     }
-    std::cout << "== " << precision << " ==\n" << report.to_string() << "\n";
+    std::cout << "== " << tools::dtype_name(precision) << " ==\n" << report.to_string() << "\n";
     all.append(report);
   }
   Index failed = 0;

@@ -161,7 +161,7 @@ std::string init_text(const InitOptions& init) {
 
 std::string describe_settings(const Recipe& recipe, const Settings& s) {
   std::ostringstream out;
-  out << recipe.name << ": " << s.dtype << ", " << recipe.image_rows * recipe.image_cols;
+  out << recipe.name << ": " << dtype_name(s.dtype) << ", " << recipe.image_rows * recipe.image_cols;
   for (Index h : s.hidden) out << "→" << h << " " << s.activation;
   out << "→10, init " << init_text(s.init) << " seed " << s.seed << ", " << s.optimizer << " lr "
       << number_text(s.learning_rate) << ", batch " << s.batch_size << " (" << batch_rule_name(s.batch_rule) << "), ";
@@ -182,7 +182,7 @@ std::string describe_settings(const Recipe& recipe, const Settings& s) {
 void register_mlp_recipes() {
   // The notebook's MLP, step by step as the notebook runs it.
   Settings notebook;
-  notebook.dtype = "double";
+  notebook.dtype = Dtype::Double;
   notebook.hidden = {1000};
   notebook.activation = "relu";
   notebook.init = {InitScheme::Normal, 0.0, 0.01};
@@ -211,7 +211,7 @@ void register_mlp_recipes() {
 
   // The exercise's small MLP.
   Settings exercise;
-  exercise.dtype = "double";
+  exercise.dtype = Dtype::Double;
   exercise.hidden = {16, 16};
   exercise.activation = "relu";
   exercise.init = {InitScheme::Uniform, -0.5, 0.5};
@@ -240,7 +240,7 @@ void register_mlp_recipes() {
 
   // The PyTorch practical's MLP.
   Settings practical;
-  practical.dtype = "float";
+  practical.dtype = Dtype::Float;
   practical.hidden = {64, 32};
   practical.activation = "relu";
   practical.init = {InitScheme::TorchDefault, 0.0, 0.0};

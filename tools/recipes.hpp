@@ -25,12 +25,13 @@
 #include "eigennet/model/network.hpp"
 #include "eigennet/train/optimizer.hpp"
 #include "eigennet/random.hpp"
+#include "dtype.hpp"
 
 namespace eigennet::tools {
 
 // Everything a recipe fixes and a flag may override.
 struct Settings {
-  std::string dtype = "double";   // "float" | "double"
+  Dtype dtype = Dtype::Double;
   std::vector<Index> hidden;      // hidden layer widths (MLPs), e.g. {64, 32}
   std::string activation = "relu";  // "relu" | "sigmoid" | "tanh"
   InitOptions init;               // scheme and its parameters (mean/std or low/high)

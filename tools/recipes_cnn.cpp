@@ -33,7 +33,7 @@ ImageShape add_conv_block(Network<Scalar>& net, RandomState& rng, const InitOpti
 void register_cnn_recipes() {
   // The notebook's CNN, step by step as the notebook runs it.
   Settings notebook;
-  notebook.dtype = "float";
+  notebook.dtype = Dtype::Float;
   notebook.init = {InitScheme::Normal, 0.0, 0.01};
   notebook.seed = 42;
   notebook.optimizer = "sgd";
@@ -63,7 +63,7 @@ void register_cnn_recipes() {
 
   // A LeNet-5-like network (Caffe's LeNet: 20 and 50 feature maps, a 500-wide hidden layer).
   Settings lenet;
-  lenet.dtype = "float";
+  lenet.dtype = Dtype::Float;
   lenet.init = {InitScheme::TorchDefault, 0.0, 0.0};
   lenet.seed = 0;
   lenet.optimizer = "adam";

@@ -43,6 +43,7 @@
 #include "eigennet/model/network.hpp"
 #include "eigennet/train/optimizer.hpp"
 #include "eigennet/layers/relu.hpp"
+#include "../dtype.hpp"
 // Every malloc-family call of the process is counted (also std::vector, std::string and OpenMP,
 // not only Eigen): the test suite's counter, one implementation for both.
 #include "support/malloc_counter.hpp"
@@ -189,7 +190,8 @@ int run(const Options& o) {
   getrusage(RUSAGE_SELF, &usage);
   std::ostringstream out;
   out.precision(9);
-  out << "{\"impl\": \"eigennet\", \"threads\": " << o.threads << ", \"dtype\": " << json_string(o.dtype)
+  out << "{\"impl\": \"eigennet\", \"threads\": " << o.threads
+      << ", \"dtype\": " << json_string(tools::numpy_dtype_name(tools::dtype_of<Scalar>()))
       << ", \"gemm\": " << json_string(gemm_backend_name())
       << ", \"parallel\": " << json_string(o.data_parallel ? "data" : "gemm") << ", \"steps_per_block\": " << steps_per_block
       << ", \"block_seconds\": [";
@@ -235,7 +237,8 @@ int main(int argc, char** argv) {
   CLI::App app{"eigennet-bench: times eigennet MLP training steps; prints one JSON line (see tools/bench/README.md)"};
   app.add_option("--layers", layers, "layer sizes, ReLU between dense layers")->capture_default_str();
   app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--dtype", o.dtype, "float32 or float64")->check(CLI::IsMember({"float32", "float64"}))
+  app.add_option("--dtype", o.dtype, "float32 (float) or float64 (double)")
+      ->check(CLI::IsMember(tools::dtype_spellings()))
       ->capture_default_str();
   app.add_option("--rule", o.rule, "random: batches drawn with replacement; epochs: shuffled epochs, a block = an epoch")
       ->check(CLI::IsMember({"random", "epochs"}))->capture_default_str();
@@ -269,7 +272,7 @@ int main(int argc, char** argv) {
       }
       set_gemm_backend(backend);
     }
-    return o.dtype == "float64" ? run<double>(o) : run<float>(o);
+    return tools::with_dtype(tools::parse_dtype(o.dtype), [&](auto tag) { return run<decltype(tag)>(o); });
   } catch (const std::invalid_argument& e) {
     std::cerr << "eigennet-bench: " << e.what() << "\n";
     return 1;
