@@ -58,6 +58,23 @@ const Recipe& find_recipe(const std::string& name) {
   throw std::invalid_argument("unknown recipe '" + name + "' (known: " + known + ")");
 }
 
+std::string setting_flag(Setting setting) {
+  switch (setting) {
+    case Setting::Hidden: return "--hidden";
+    case Setting::Activation: return "--activation";
+  }
+  return "?";
+}
+
+void require_takes(const Recipe& recipe, Setting setting) {
+  if (recipe.reads(setting)) return;
+  std::string takers;
+  for (const Recipe& r : recipes())
+    if (r.reads(setting)) takers += (takers.empty() ? "" : ", ") + r.name;
+  throw std::invalid_argument("recipe '" + recipe.name + "' does not take " + setting_flag(setting) +
+                              " (its network is fixed; " + setting_flag(setting) + " is for " + takers + ")");
+}
+
 // ---- helpers ---------------------------------------------------------------------------------
 
 template <typename Scalar>
@@ -159,11 +176,26 @@ std::string init_text(const InitOptions& init) {
   return name;
 }
 
-std::string describe_settings(const Recipe& recipe, const Settings& s) {
+template <typename Scalar>
+std::string architecture_text(const Network<Scalar>& network) {
+  std::string text = std::to_string(network.input_size());
+  for (Index i = 0; i < network.layer_count(); ++i) {
+    const Layer<Scalar>& layer = network.layer(i);
+    if (layer.kind() == "dense")
+      text += "→" + std::to_string(layer.output_size());
+    else if (layer.kind() == "conv2d" || layer.kind() == "maxpool2d")
+      text += "→" + layer.kind() + " " + std::to_string(layer.output_size());
+    else
+      text += " " + layer.kind();  // an activation: same width
+  }
+  return text;
+}
+
+template <typename Scalar>
+std::string describe_settings(const Recipe& recipe, const Settings& s, const Network<Scalar>& network) {
   std::ostringstream out;
-  out << recipe.name << ": " << dtype_name(s.dtype) << ", " << recipe.image_rows * recipe.image_cols;
-  for (Index h : s.hidden) out << "→" << h << " " << s.activation;
-  out << "→10, init " << init_text(s.init) << " seed " << s.seed << ", " << s.optimizer << " lr "
+  out << recipe.name << ": " << dtype_name(s.dtype) << ", " << architecture_text(network);
+  out << ", init " << init_text(s.init) << " seed " << s.seed << ", " << s.optimizer << " lr "
       << number_text(s.learning_rate) << ", batch " << s.batch_size << " (" << batch_rule_name(s.batch_rule) << "), ";
   if (s.iterations > 0)
     out << s.iterations << " iterations, "
@@ -179,27 +211,32 @@ std::string describe_settings(const Recipe& recipe, const Settings& s) {
 
 // ---- the MLP recipes -------------------------------------------------------------------------
 
+Settings notebook_procedure() {
+  Settings s;
+  s.init = {InitScheme::Normal, 0.0, 0.01};
+  s.seed = 42;
+  s.optimizer = "sgd";
+  s.learning_rate = 1e-2;
+  s.batch_size = 40;
+  s.iterations = 400;
+  s.test_every = 10;
+  s.normalization = "whole-set";
+  s.batch_rule = BatchRule::WithReplacement;
+  return s;
+}
+
 void register_mlp_recipes() {
   // The notebook's MLP, step by step as the notebook runs it.
-  Settings notebook;
+  Settings notebook = notebook_procedure();
   notebook.dtype = Dtype::Double;
   notebook.hidden = {1000};
   notebook.activation = "relu";
-  notebook.init = {InitScheme::Normal, 0.0, 0.01};
-  notebook.seed = 42;
-  notebook.optimizer = "sgd";
-  notebook.learning_rate = 1e-2;
-  notebook.batch_size = 40;
-  notebook.iterations = 400;
-  notebook.test_every = 10;
-  notebook.normalization = "whole-set";
-  notebook.batch_rule = BatchRule::WithReplacement;
   register_recipe(make_recipe(
       "notebook-mlp",
       "the notebook's MLP: 784→1000 ReLU→10 softmax, float64, weights normal(0, 0.01) from RandomState(42) "
       "(W1 785×1000, then W2 1001×10), cross-entropy with eps 1e-7, gradient (P−Y)/N, whole-set normalisation, "
       "SGD lr 0.01, batch 40 by randint(0, 60000, 40), 400 iterations, test every 10",
-      notebook, [](auto tag, const Settings& s, RandomState& rng) {
+      notebook, {Setting::Hidden, Setting::Activation}, [](auto tag, const Settings& s, RandomState& rng) {
         using Scalar = decltype(tag);
         Model<Scalar> m;
         m.network = build_mlp<Scalar>(s, rng, 784, 10);
@@ -227,7 +264,7 @@ void register_mlp_recipes() {
       "the exercise's MLP: 784→16→16→10 ReLU, weights and biases uniform(−0.5, 0.5) from RandomState(1995), "
       "softmax output (as log-softmax) with mean negative log-likelihood, pixels/255, SGD lr 0.1, batch 25, "
       "5 shuffled epochs",
-      exercise, [](auto tag, const Settings& s, RandomState& rng) {
+      exercise, {Setting::Hidden, Setting::Activation}, [](auto tag, const Settings& s, RandomState& rng) {
         using Scalar = decltype(tag);
         Model<Scalar> m;
         m.network = build_mlp<Scalar>(s, rng, 784, 10);
@@ -256,7 +293,7 @@ void register_mlp_recipes() {
       "practical-mlp",
       "the PyTorch practical's MLP: 784→64→32→10 ReLU, PyTorch-default init U(±1/√fan_in), softmax "
       "cross-entropy, normalised with (0.1307, 0.3081), SGD lr 0.05, batch 100, 5 shuffled epochs, float32",
-      practical, [](auto tag, const Settings& s, RandomState& rng) {
+      practical, {Setting::Hidden, Setting::Activation}, [](auto tag, const Settings& s, RandomState& rng) {
         using Scalar = decltype(tag);
         Model<Scalar> m;
         m.network = build_mlp<Scalar>(s, rng, 784, 10);
@@ -274,5 +311,9 @@ template std::unique_ptr<Optimizer<float>> make_optimizer<float>(const Settings&
 template std::unique_ptr<Optimizer<double>> make_optimizer<double>(const Settings&, Network<double>&);
 template Normalization prepare_inputs<float>(const PixelMatrix&, const Settings&, Matrix<float>&);
 template Normalization prepare_inputs<double>(const PixelMatrix&, const Settings&, Matrix<double>&);
+template std::string architecture_text<float>(const Network<float>&);
+template std::string architecture_text<double>(const Network<double>&);
+template std::string describe_settings<float>(const Recipe&, const Settings&, const Network<float>&);
+template std::string describe_settings<double>(const Recipe&, const Settings&, const Network<double>&);
 
 }  // namespace eigennet::tools

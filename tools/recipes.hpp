@@ -11,6 +11,7 @@
 // (notebook-cnn, lenet) are registered by register_cnn_recipes() in recipes_cnn.cpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -48,6 +49,12 @@ struct Settings {
   BatchRule batch_rule = BatchRule::WithReplacement;
 };
 
+// The settings only some recipes read: the MLP recipes build their hidden layers from them, the
+// CNN recipes have a fixed network. Every other setting every recipe takes.
+enum class Setting { Hidden, Activation };
+// "--hidden", "--activation": the flag that sets it.
+std::string setting_flag(Setting setting);
+
 // A built model: the network, its loss and its optimizer (over the network's parameters).
 template <typename Scalar>
 struct Model {
@@ -63,6 +70,7 @@ struct Recipe {
   std::string name;
   std::string description;  // one line: architecture, init, loss, schedule, source
   Settings defaults;
+  std::vector<Setting> takes;  // which of the Settings above its builder reads
   Index image_rows = 28;    // the images the model takes (fixed input shape)
   Index image_cols = 28;
   ModelBuilder<float> build_float;
@@ -70,6 +78,7 @@ struct Recipe {
 
   template <typename Scalar>
   Model<Scalar> build(const Settings& settings, RandomState& rng) const;
+  bool reads(Setting setting) const { return std::find(takes.begin(), takes.end(), setting) != takes.end(); }
 };
 
 template <>
@@ -83,11 +92,13 @@ inline Model<double> Recipe::build<double>(const Settings& settings, RandomState
 
 // One builder for both precisions: body(Scalar{}, settings, rng) → Model<Scalar>.
 template <typename Body>
-Recipe make_recipe(std::string name, std::string description, Settings defaults, Body body) {
+Recipe make_recipe(std::string name, std::string description, Settings defaults, std::vector<Setting> takes,
+                   Body body) {
   Recipe recipe;
   recipe.name = std::move(name);
   recipe.description = std::move(description);
   recipe.defaults = std::move(defaults);
+  recipe.takes = std::move(takes);
   recipe.build_float = [body](const Settings& s, RandomState& rng) { return body(float{}, s, rng); };
   recipe.build_double = [body](const Settings& s, RandomState& rng) { return body(double{}, s, rng); };
   return recipe;
@@ -101,6 +112,9 @@ void register_recipe(Recipe recipe);
 const std::vector<Recipe>& recipes();
 // The recipe of that name; std::invalid_argument listing the known names otherwise.
 const Recipe& find_recipe(const std::string& name);
+// std::invalid_argument naming the recipe and the flag when the recipe does not read `setting`
+// (a flag it would ignore), and the recipes that do.
+void require_takes(const Recipe& recipe, Setting setting);
 
 // notebook-mlp, exercise-mlp, practical-mlp (recipes.cpp).
 void register_mlp_recipes();
@@ -108,6 +122,12 @@ void register_mlp_recipes();
 void register_cnn_recipes();
 
 // ---- helpers for builders and for the tool -------------------------------------------------
+
+// The notebook's training procedure, shared by notebook-mlp and notebook-cnn: weights
+// normal(0, 0.01) from RandomState(42), SGD lr 0.01, batches of 40 by randint (with
+// replacement), 400 iterations testing every 10, whole-set normalisation. The network's settings
+// (dtype, hidden layers) are the caller's.
+Settings notebook_procedure();
 
 // "relu" → Relu layer of that width, likewise "sigmoid", "tanh"; std::invalid_argument otherwise.
 template <typename Scalar>
@@ -142,7 +162,15 @@ std::string batch_rule_name(BatchRule rule);
 InitOptions parse_init(const std::string& text);
 std::string init_text(const InitOptions& init);
 
-// "784→1000 relu→10, normal(0, 0.01), sgd lr 0.01, batch 40, 400 iterations, ..." for the log.
-std::string describe_settings(const Recipe& recipe, const Settings& settings);
+// The network as one line, from its layers: the input width, then "→width" for each layer that
+// changes it (dense by its output size; conv2d and maxpool2d named, with their output size) and
+// the activations by name: "784→1000 relu→10", "784→conv2d 5760 relu→maxpool2d 1440→10".
+template <typename Scalar>
+std::string architecture_text(const Network<Scalar>& network);
+
+// "notebook-mlp: double, 784→1000 relu→10, init normal(0, 0.01) seed 42, sgd lr 0.01, ..." for
+// the log; the architecture is the built network's.
+template <typename Scalar>
+std::string describe_settings(const Recipe& recipe, const Settings& settings, const Network<Scalar>& network);
 
 }  // namespace eigennet::tools

@@ -32,24 +32,15 @@ ImageShape add_conv_block(Network<Scalar>& net, RandomState& rng, const InitOpti
 
 void register_cnn_recipes() {
   // The notebook's CNN, step by step as the notebook runs it.
-  Settings notebook;
+  Settings notebook = notebook_procedure();
   notebook.dtype = Dtype::Float;
-  notebook.init = {InitScheme::Normal, 0.0, 0.01};
-  notebook.seed = 42;
-  notebook.optimizer = "sgd";
-  notebook.learning_rate = 1e-2;
-  notebook.batch_size = 40;
-  notebook.iterations = 400;
-  notebook.test_every = 10;
-  notebook.normalization = "whole-set";
-  notebook.batch_rule = BatchRule::WithReplacement;
   register_recipe(make_recipe(
       "notebook-cnn",
       "the notebook's CNN: conv 5×5 1→10 (+bias) → ReLU → max-pool 2×2 stride 2 ceil_mode → flatten (1440) → "
       "dense 1440→10 (+bias), softmax cross-entropy, float32; normal(0, 0.01) from RandomState(42) drawn as conv W "
       "(10,1,5,5), conv b (10), dense W (1440,10), dense b (10); whole-set normalisation, SGD lr 0.01, batch 40 by "
       "randint(0, 60000, 40), 400 iterations, test every 10",
-      notebook, [](auto tag, const Settings& s, RandomState& rng) {
+      notebook, {}, [](auto tag, const Settings& s, RandomState& rng) {
         using Scalar = decltype(tag);
         Model<Scalar> m;
         const ImageShape maps = add_conv_block(m.network, rng, s.init, ImageShape{1, 28, 28}, 10, 5, 2, true);
@@ -79,7 +70,7 @@ void register_cnn_recipes() {
       "ReLU → dense 500→10, softmax cross-entropy, float32; PyTorch-default init U(±1/√fan_in); normalised with "
       "(0.1307, 0.3081); Adam lr 0.001 decaying ×0.7 per 60000 samples (smoothly, step by step), batch 64, "
       "8 shuffled epochs",
-      lenet, [](auto tag, const Settings& s, RandomState& rng) {
+      lenet, {}, [](auto tag, const Settings& s, RandomState& rng) {
         using Scalar = decltype(tag);
         Model<Scalar> m;
         ImageShape maps = add_conv_block(m.network, rng, s.init, ImageShape{1, 28, 28}, 20, 5, 2, false);

@@ -144,8 +144,14 @@ Settings apply_overrides(const Recipe& recipe, const Overrides& v) {
   if (*v.iterations_opt) s.iterations = v.iterations, s.epochs = 0;
   if (*v.batch_opt) s.batch_size = v.batch;
   if (*v.lr_opt) s.learning_rate = v.learning_rate;
-  if (*v.hidden_opt) s.hidden = v.hidden;
-  if (*v.activation_opt) s.activation = v.activation;
+  if (*v.hidden_opt) {
+    require_takes(recipe, Setting::Hidden);
+    s.hidden = v.hidden;
+  }
+  if (*v.activation_opt) {
+    require_takes(recipe, Setting::Activation);
+    s.activation = v.activation;
+  }
   if (*v.init_opt) s.init = parse_init(v.init);
   if (*v.seed_opt) s.seed = v.seed;
   if (*v.dtype_opt) s.dtype = parse_dtype(v.dtype);
@@ -260,17 +266,15 @@ template <typename Scalar>
 int run(const Recipe& recipe, const Settings& settings, const Options& options, const FoundDataset& dataset) {
   RandomState rng(settings.seed);
   Model<Scalar> model = recipe.build<Scalar>(settings, rng);  // draws the initial weights
-  std::printf("recipe %s\n", describe_settings(recipe, settings).c_str());
+  std::printf("recipe %s\n", describe_settings(recipe, settings, model.network).c_str());
   std::printf("%s", model.network.summary().c_str());
   ParameterList<Scalar> parameters = model.network.parameters();
   if (!options.load_path.empty()) {
     try {
       load_checkpoint(parameters, options.load_path);
     } catch (const DataError& e) {
-      std::string widths;
-      for (Index h : settings.hidden) widths += (widths.empty() ? "" : ",") + std::to_string(h);
       throw DataError(std::string(e.what()) + "\n(--load: the checkpoint must come from the same model; this one is " +
-                      recipe.name + " with --hidden " + widths + ")");
+                      recipe.name + ", " + architecture_text(model.network) + ")");
     }
     std::printf("loaded parameters from %s\n", options.load_path.c_str());
   }

@@ -74,6 +74,35 @@ TEST_CASE("bad settings: unknown recipe, --eval-only without --load, --epochs wi
   CHECK(contains(r.output, "normal:0"));
 }
 
+TEST_CASE("a recipe rejects the flags it would ignore, naming the recipe and the flag") {
+  for (const char* recipe : {"notebook-cnn", "lenet"})
+    for (const std::string flag : {"--hidden", "--activation"}) {
+      const CommandResult r =
+          run_command(tool() + " --recipe " + recipe + " " + flag + (flag == "--hidden" ? " 5" : " tanh"));
+      INFO(r.output);
+      CHECK(r.status == 1);
+      CHECK(contains(r.output, "recipe '" + std::string(recipe) + "' does not take " + flag));
+    }
+}
+
+TEST_CASE("the recipe line describes the network the recipe built") {
+  const TempDir scratch;
+  write_dataset(scratch.file("tiny"), 40, 10, 28, 28);
+  const auto recipe_line = [&](const std::string& flags) {
+    const CommandResult r = run_command(tool() + " " + flags + " --data " + scratch.file("tiny") + " --iters 1");
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const std::size_t begin = r.output.find("recipe ");
+    REQUIRE(begin != std::string::npos);
+    return r.output.substr(begin, r.output.find('\n', begin) - begin);
+  };
+  CHECK(contains(recipe_line("--recipe practical-mlp --hidden 8,6 --activation tanh"),
+                 "recipe practical-mlp: float, 784→8 tanh→6 tanh→10, "));
+  CHECK(contains(recipe_line("--recipe exercise-mlp"), "recipe exercise-mlp: double, 784→16 relu→16 relu→10 log_softmax, "));
+  CHECK(contains(recipe_line("--recipe notebook-cnn"),
+                 "recipe notebook-cnn: float, 784→conv2d 5760 relu→maxpool2d 1440→10, "));
+}
+
 TEST_CASE("a missing data folder is an error naming it, exit non-zero") {
   const TempDir scratch;
   const std::string missing = scratch.file("no-such-folder");
