@@ -17,32 +17,20 @@
 #include <string>
 #include <vector>
 
-#include "eigennet/data/atomic_file.hpp"
 #include "eigennet/data/checkpoint.hpp"
 #include "eigennet/data/mnist.hpp"
 #include "eigennet/data/split.hpp"
 #include "eigennet/gemm/gemm.hpp"
 #include "eigennet/train/train.hpp"
+#include "progress.hpp"
 #include "recipes.hpp"
 #include "train_plots.hpp"
+#include "training_log.hpp"
 
 using namespace eigennet;
 using namespace eigennet::tools;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-template <typename... Args>
-std::string format(const char* pattern, Args... args) {
-  char text[256];
-  std::snprintf(text, sizeof text, pattern, args...);
-  return text;
-}
 
 // ---- the command line ------------------------------------------------------------------------
 
@@ -164,102 +152,6 @@ Settings apply_overrides(const Recipe& recipe, const Overrides& v) {
   return s;
 }
 
-// ---- progress: a bar on a terminal, plain lines otherwise ------------------------------------
-
-class Progress {
- public:
-  Progress(bool terminal, Index total_steps, Index epochs)
-      : terminal_(terminal), total_(total_steps), epochs_(epochs), start_(Clock::now()) {}
-
-  void operator()(TrainingEvent event, const TrainingHistory& h) {
-    if (terminal_) {
-      if (event == TrainingEvent::Epoch) {
-        clear_bar();
-        std::printf("%s\n", epoch_line(h).c_str());
-      }
-      if (event != TrainingEvent::Step || seconds_since(last_draw_) > 0.1 || h.steps() == total_) draw_bar(h);
-    } else if (event == TrainingEvent::Epoch) {
-      std::printf("%s\n", epoch_line(h).c_str());
-    } else if (event == TrainingEvent::Test && epochs_ == 0) {
-      std::printf("%s\n", step_line(h).c_str());
-    }
-    std::fflush(stdout);
-  }
-
-  void finish() {
-    if (terminal_) clear_bar();
-    std::fflush(stdout);
-  }
-
- private:
-  std::string step_line(const TrainingHistory& h) const {
-    std::string line = format("step %lld/%lld  loss %.4f  batch acc %6.2f%%", (long long)h.steps(),
-                              (long long)total_, h.loss.back(), 100 * h.batch_accuracy.back());
-    if (!h.test_accuracy.empty()) line += format("  test acc %6.2f%%", 100 * h.test_accuracy.back());
-    if (!h.validation_accuracy.empty()) line += format("  val acc %6.2f%%", 100 * h.validation_accuracy.back());
-    return line + format("  %.1f s", seconds_since(start_));
-  }
-
-  std::string epoch_line(const TrainingHistory& h) const {
-    std::string line = format("epoch %zu/%lld  loss %.4f  train acc %6.2f%%", h.epoch_loss.size(), (long long)epochs_,
-                              h.epoch_loss.back(), 100 * h.epoch_accuracy.back());
-    if (!h.validation_accuracy.empty())
-      line += format("  val loss %.4f  val acc %6.2f%%", h.validation_loss.back(), 100 * h.validation_accuracy.back());
-    if (!h.test_step.empty() && h.test_step.back() == h.epoch_end_step.back())
-      line += format("  test acc %6.2f%%", 100 * h.test_accuracy.back());
-    return line + format("  %.1f s", seconds_since(start_));
-  }
-
-  void draw_bar(const TrainingHistory& h) {
-    const int width = 30;
-    const int filled = int(width * h.steps() / std::max<Index>(1, total_));
-    std::string bar(std::size_t(filled), '#');
-    bar.append(std::size_t(width - filled), '.');
-    std::string text = format("\r[%s] %lld/%lld  loss %.4f  batch %6.2f%%", bar.c_str(), (long long)h.steps(),
-                              (long long)total_, h.loss.back(), 100 * h.batch_accuracy.back());
-    if (!h.test_accuracy.empty()) text += format("  test %6.2f%%", 100 * h.test_accuracy.back());
-    text += format("  %.1fs ", seconds_since(start_));
-    std::fputs(text.c_str(), stdout);
-    last_draw_ = Clock::now();
-  }
-
-  void clear_bar() { std::fputs("\r\033[2K", stdout); }
-
-  bool terminal_;
-  Index total_, epochs_;
-  Clock::time_point start_, last_draw_{};
-};
-
-// ---- after training --------------------------------------------------------------------------
-
-// One row per step: its loss and batch accuracy, and the passes that ran after it.
-void write_log(const std::string& path, const TrainingHistory& h) {
-  std::string csv = "step,epoch,loss,batch_accuracy,test_loss,test_accuracy,validation_loss,validation_accuracy\n";
-  std::size_t test = 0, epoch = 0;
-  // The validation passes follow the test passes (iteration loop) or the epochs (epoch loop).
-  const bool by_epoch = !h.epoch_end_step.empty();
-  const std::vector<double>& validation_steps = by_epoch ? h.epoch_end_step : h.test_step;
-  for (Index s = 1; s <= h.steps(); ++s) {
-    const std::size_t i = std::size_t(s - 1);
-    while (by_epoch && epoch < h.epoch_end_step.size() && h.epoch_end_step[epoch] < double(s)) ++epoch;
-    csv += std::to_string(s) + "," + (by_epoch ? std::to_string(epoch + 1) : "") + "," +
-           format("%.9g,%.9g", h.loss[i], h.batch_accuracy[i]);
-    if (test < h.test_step.size() && h.test_step[test] == double(s)) {
-      csv += format(",%.9g,%.9g", h.test_loss[test], h.test_accuracy[test]);
-      ++test;
-    } else {
-      csv += ",,";
-    }
-    const auto v = std::find(validation_steps.begin(), validation_steps.end(), double(s)) - validation_steps.begin();
-    if (std::size_t(v) < h.validation_accuracy.size())
-      csv += format(",%.9g,%.9g", h.validation_loss[std::size_t(v)], h.validation_accuracy[std::size_t(v)]);
-    else
-      csv += ",,";
-    csv += "\n";
-  }
-  write_file_atomic(path, [&](FileSink& sink) { sink.write(csv.data(), csv.size()); });
-}
-
 // ---- one run in one precision ----------------------------------------------------------------
 
 template <typename Scalar>
@@ -347,7 +239,7 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
                 options.save_path.c_str(), parameters.front().name.c_str());
   }
   if (!options.log_path.empty()) {
-    write_log(options.log_path, history);
+    write_training_log(options.log_path, history);
     std::printf("training log written to %s\n", options.log_path.c_str());
   }
   write_training_plots<Scalar>(options.plots, history, model.network, test_x, dataset.data.test, hooks.transform,
