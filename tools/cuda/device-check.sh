@@ -12,6 +12,8 @@
 # and carried to the GPU machine. Exit status: non-zero when a test failed or skipped.
 set -uo pipefail
 build=${1:-build-gpu}
+# cudart and cuBLAS of the toolkit there (the binaries were linked against CUDA 13's sonames).
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 dir=$build/tests/cuda_tests
 failed=0
 
