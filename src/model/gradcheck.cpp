@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <optional>
+#include <type_traits>
 #include <sstream>
 
 #include "eigennet/random.hpp"
@@ -47,6 +49,30 @@ std::vector<Index> entries_to_check(Index size, Index max_entries, RandomState& 
   return entries;
 }
 
+// Above this relative uncertainty the numeric gradient cannot tell a right backward from one a
+// few percent off: the row is reported as unresolved (not passed) instead of judged.
+constexpr double kMaxNumericUncertainty = 0.01;
+
+// Pass or fail, and why: an analytic gradient with NaN/Inf or identically zero fails whatever
+// it is compared with; then the reference must be finite and the relative error in tolerance.
+void judge(GradcheckRow& row, bool analytic_finite, bool analytic_zero, const char* reference) {
+  if (!analytic_finite) {
+    row.problem = "analytic gradient has NaN/Inf";
+  } else if (analytic_zero) {
+    row.problem = "analytic gradient is identically zero";
+  } else if (!std::isfinite(row.relative_error)) {
+    row.problem = std::string(reference) + " gradient has NaN/Inf";
+  } else if (row.numeric_uncertainty > kMaxNumericUncertainty) {
+    char text[160];
+    std::snprintf(text, sizeof text, "unresolved: central differences carry %.0e relative noise here (check in double)",
+                  row.numeric_uncertainty);
+    row.problem = text;
+  } else if (row.relative_error > row.tolerance) {
+    row.problem = "relative error above tolerance";
+  }
+  row.passed = row.problem.empty();
+}
+
 // Compares `analytic` (same shape as `tensor`) with central differences of `objective`,
 // perturbing `tensor` in place (and restoring it).
 template <typename Scalar>
@@ -60,21 +86,31 @@ GradcheckRow check_tensor(const std::string& subject, const std::string& name, M
   row.cols = tensor.cols();
   row.tolerance = settings.tolerance;
 
-  double diff_sq = 0, analytic_sq = 0, numeric_sq = 0, worst = -1;
-  for (Index flat : entries_to_check(tensor.size(), settings.max_entries, rng)) {
-    const Index r = flat / tensor.cols(), c = flat % tensor.cols();
+  // Central difference of the objective in entry (r, c) at step h. Divides by the step actually
+  // taken (in float, saved ± h is rounded).
+  const auto central_difference = [&](Index r, Index c, double h) {
     const Scalar saved = tensor(r, c);
-    const Scalar plus = Scalar(double(saved) + settings.step), minus = Scalar(double(saved) - settings.step);
+    const Scalar plus = Scalar(double(saved) + h), minus = Scalar(double(saved) - h);
     tensor(r, c) = plus;
     const double f_plus = objective();
     tensor(r, c) = minus;
     const double f_minus = objective();
     tensor(r, c) = saved;
-    // Divide by the step actually taken (in float, saved ± h is rounded).
-    const double numeric = (f_plus - f_minus) / (double(plus) - double(minus));
+    return (f_plus - f_minus) / (double(plus) - double(minus));
+  };
+
+  double diff_sq = 0, analytic_sq = 0, numeric_sq = 0, uncertainty_sq = 0, worst = -1;
+  for (Index flat : entries_to_check(tensor.size(), settings.max_entries, rng)) {
+    const Index r = flat / tensor.cols(), c = flat % tensor.cols();
+    const double numeric = central_difference(r, c, settings.step);
+    // How far the numeric value itself can be trusted: the same difference at twice the step.
+    // They differ by rounding noise (∝ 1/h), truncation (∝ h²) and any kink (ReLU, max-pool)
+    // that one step crosses and the other does not; the error of `numeric` is of that size.
+    const double uncertainty = numeric - central_difference(r, c, 2 * settings.step);
     const double a = double(analytic(r, c));
     const double d = a - numeric;
     diff_sq += d * d;
+    uncertainty_sq += uncertainty * uncertainty;
     analytic_sq += a * a;
     numeric_sq += numeric * numeric;
     ++row.checked;
@@ -88,17 +124,34 @@ GradcheckRow check_tensor(const std::string& subject, const std::string& name, M
   }
   const double denominator = std::sqrt(analytic_sq) + std::sqrt(numeric_sq);
   row.relative_error = denominator > 0 ? std::sqrt(diff_sq) / denominator : 0.0;
+  row.numeric_uncertainty = denominator > 0 ? std::sqrt(uncertainty_sq) / denominator : 0.0;
+  row.tolerance = settings.tolerance + 2 * row.numeric_uncertainty;
+  judge(row, analytic.allFinite(), analytic.isZero(0), "numeric");
+  return row;
+}
 
-  if (!analytic.allFinite()) {
-    row.problem = "analytic gradient has NaN/Inf";
-  } else if (analytic.isZero(0)) {
-    row.problem = "analytic gradient is identically zero";
-  } else if (!std::isfinite(row.relative_error)) {
-    row.problem = "numeric gradient has NaN/Inf";
-  } else if (row.relative_error > settings.tolerance) {
-    row.problem = "relative error above tolerance";
-  }
-  row.passed = row.problem.empty();
+// A float backward against the double backward of the promoted copy at the same point, over
+// every entry: relative error ‖g − g64‖ / (‖g‖ + ‖g64‖).
+GradcheckRow compare_with_double(const std::string& subject, const std::string& name, const Matrix<float>& analytic,
+                                 const Matrix<double>& reference, double tolerance) {
+  GradcheckRow row;
+  row.subject = subject + " float vs double";
+  row.tensor = name;
+  row.rows = analytic.rows();
+  row.cols = analytic.cols();
+  row.checked = analytic.size();
+  row.tolerance = tolerance;
+  const Matrix<double> a = analytic.cast<double>();
+  const Matrix<double> difference = a - reference;
+  Index r = 0, c = 0;
+  difference.cwiseAbs().maxCoeff(&r, &c);
+  row.worst_row = r;
+  row.worst_col = c;
+  row.analytic = a(r, c);
+  row.numeric = reference(r, c);
+  const double denominator = a.norm() + reference.norm();
+  row.relative_error = denominator > 0 ? difference.norm() / denominator : 0.0;
+  judge(row, analytic.allFinite(), analytic.isZero(0), "double backward");
   return row;
 }
 
@@ -148,22 +201,27 @@ std::string GradcheckReport::to_string() const {
   for (const auto& r : rows) subject_width = std::max(subject_width, columns_of(r.subject));
   out << padded("subject", subject_width) << ' ' << padded("tensor", 22) << ' ' << padded("shape", 11) << ' '
       << padded("checked", 8) << padded("worst at", 12);
-  std::snprintf(numbers, sizeof numbers, "%13s %13s %10s %8s  %s\n", "analytic", "numeric", "rel.error", "tol", "result");
+  std::snprintf(numbers, sizeof numbers, "%13s %13s %10s %9s %8s  %s\n", "analytic", "numeric", "rel.error",
+                "num.noise", "tol", "result");
   out << numbers;
   for (const auto& r : rows) {
     const std::string shape = std::to_string(r.rows) + "×" + std::to_string(r.cols);
     const std::string at = "(" + std::to_string(r.worst_row) + "," + std::to_string(r.worst_col) + ")";
     out << padded(r.subject, subject_width) << ' ' << padded(r.tensor, 22) << ' ' << padded(shape, 11) << ' '
         << padded(std::to_string(r.checked), 8) << padded(at, 12);
-    std::snprintf(numbers, sizeof numbers, "%13.6e %13.6e %10.2e %8.0e  %s\n", r.analytic, r.numeric,
-                  r.relative_error, r.tolerance, r.passed ? "PASS" : ("FAIL: " + r.problem).c_str());
+    std::snprintf(numbers, sizeof numbers, "%13.6e %13.6e %10.2e %9.1e %8.1e  %s\n", r.analytic, r.numeric,
+                  r.relative_error, r.numeric_uncertainty, r.tolerance,
+                  r.passed ? "PASS" : ("FAIL: " + r.problem).c_str());
     out << numbers;
   }
   return out.str();
 }
 
+namespace {
+
 template <typename Scalar>
-GradcheckReport check_layer(Layer<Scalar>& layer, ConstMatrixRef<Scalar> x_in, const GradcheckOptions& options) {
+GradcheckReport check_layer_by_differences(Layer<Scalar>& layer, ConstMatrixRef<Scalar> x_in,
+                                           const GradcheckOptions& options) {
   const auto settings = settings_from<Scalar>(options);
   RandomState rng(settings.seed);
   const Index n = x_in.rows();
@@ -190,6 +248,8 @@ GradcheckReport check_layer(Layer<Scalar>& layer, ConstMatrixRef<Scalar> x_in, c
   report.rows.push_back(check_tensor(layer.describe(), std::string("X"), x, dx, objective, settings, rng));
   return report;
 }
+
+}  // namespace
 
 template <typename Scalar>
 GradcheckReport check_layer(Layer<Scalar>& layer, Index batch, const GradcheckOptions& options) {
@@ -244,40 +304,156 @@ GradcheckReport check_network_impl(Network<Scalar>& network, ConstMatrixRef<Scal
 
 }  // namespace
 
+namespace {
+
+// The double copy of a float subject, or nullptr where it has no to_double().
+template <typename Subject>
+auto promoted(const Subject& subject) -> decltype(subject.to_double()) {
+  try {
+    return subject.to_double();
+  } catch (const std::logic_error&) {
+    return nullptr;
+  }
+}
+
+// Rows of a check made on the double copy say so.
+GradcheckReport in_double(GradcheckReport report) {
+  for (GradcheckRow& row : report.rows) row.subject += " in double";
+  return report;
+}
+
+// Targets of the double copy: a target matrix cast to double, labels as they are.
+Matrix<double> double_target(const Matrix<float>& target) { return target.cast<double>(); }
+const Labels& double_target(const Labels& labels) { return labels; }
+
+template <typename Scalar, typename Target>
+GradcheckReport check_loss_any(const Loss<Scalar>& loss, ConstMatrixRef<Scalar> output, const Target& target,
+                               const GradcheckOptions& options) {
+  const std::string name = loss.name() + (std::is_same_v<Target, Labels> ? " (labels)" : "");
+  if constexpr (std::is_same_v<Scalar, float>) {
+    const auto loss64 = options.float_in_double ? promoted(loss) : nullptr;
+    if (loss64) {
+      const Matrix<double> output64 = output.template cast<double>();
+      const auto target64 = double_target(target);
+      GradcheckReport report = in_double(check_loss_any<double>(*loss64, output64, target64, options));
+      Matrix<float> gradient(output.rows(), output.cols());
+      Matrix<double> gradient64(output.rows(), output.cols());
+      if constexpr (std::is_same_v<Target, Labels>) {
+        loss.gradient_labels(output, target, gradient);
+        loss64->gradient_labels(output64, target64, gradient64);
+      } else {
+        loss.gradient(output, target, gradient);
+        loss64->gradient(output64, target64, gradient64);
+      }
+      report.rows.push_back(
+          compare_with_double(name, "output", gradient, gradient64, options.float_vs_double_tolerance));
+      return report;
+    }
+  }
+  if constexpr (std::is_same_v<Target, Labels>) {
+    return check_loss_impl<Scalar>(
+        name, output, [&](const Matrix<Scalar>& o) { return loss.value_labels(o, target); },
+        [&](const Matrix<Scalar>& o, Matrix<Scalar>& g) { loss.gradient_labels(o, target, g); }, options);
+  } else {
+    return check_loss_impl<Scalar>(
+        name, output, [&](const Matrix<Scalar>& o) { return loss.value(o, target); },
+        [&](const Matrix<Scalar>& o, Matrix<Scalar>& g) { loss.gradient(o, target, g); }, options);
+  }
+}
+
+template <typename Scalar, typename Target>
+GradcheckReport check_network_any(Network<Scalar>& network, ConstMatrixRef<Scalar> x, const Target& target,
+                                  const Loss<Scalar>& loss, const GradcheckOptions& options) {
+  if constexpr (std::is_same_v<Scalar, float>) {
+    if (options.float_in_double) {
+      const auto loss64 = promoted(loss);
+      std::optional<Network<double>> network64;
+      try {
+        if (loss64) network64 = network.to_double();
+      } catch (const std::logic_error&) {  // a layer without to_double()
+      }
+      if (network64) {
+        const Matrix<double> x64 = x.template cast<double>();
+        const auto target64 = double_target(target);
+        GradcheckReport report = in_double(check_network_any<double>(*network64, x64, target64, *loss64, options));
+        // Both backwards at the same point.
+        network.forward_backward(x, target, loss, true);
+        network64->forward_backward(x64, target64, *loss64, true);
+        const auto parameters = network.parameters();
+        const auto parameters64 = network64->parameters();
+        for (std::size_t i = 0; i < parameters.size(); ++i)
+          report.rows.push_back(compare_with_double("network", parameters[i].name, *parameters[i].gradient,
+                                                    *parameters64[i].gradient, options.float_vs_double_tolerance));
+        report.rows.push_back(compare_with_double("network", "X", network.input_gradient(),
+                                                  network64->input_gradient(), options.float_vs_double_tolerance));
+        return report;
+      }
+    }
+  }
+  return check_network_impl<Scalar>(
+      network, x, [&](ConstMatrixRef<Scalar> out) {
+        if constexpr (std::is_same_v<Target, Labels>) return loss.value_labels(out, target);
+        else return loss.value(out, target);
+      },
+      [&](const Matrix<Scalar>& in) { return network.forward_backward(in, target, loss, true); }, options);
+}
+
+}  // namespace
+
+template <typename Scalar>
+GradcheckReport check_layer(Layer<Scalar>& layer, ConstMatrixRef<Scalar> x, const GradcheckOptions& options) {
+  if constexpr (std::is_same_v<Scalar, float>) {
+    const auto layer64 = options.float_in_double ? promoted(layer) : nullptr;
+    if (layer64) {
+      const Matrix<double> x64 = x.template cast<double>();
+      GradcheckReport report = in_double(check_layer_by_differences<double>(*layer64, x64, options));
+      // Both backwards at the same point, with the same dY.
+      const Index n = x.rows();
+      RandomState rng(options.seed);
+      Matrix<double> dy64(n, layer.output_size()), y64(n, layer.output_size()), dx64(n, layer.input_size());
+      rng.fill_normal(dy64, 0.0, 1.0);
+      const Matrix<float> dy = dy64.cast<float>();
+      Matrix<float> y(n, layer.output_size()), dx(n, layer.input_size());
+      layer.reserve(n);
+      layer64->reserve(n);
+      layer.forward(x, y);
+      layer.backward(x, y, dy, dx, true);
+      layer64->forward(x64, y64);
+      layer64->backward(x64, y64, dy.cast<double>(), dx64, true);
+      const auto parameters = layer.parameters();
+      const auto parameters64 = layer64->parameters();
+      for (std::size_t i = 0; i < parameters.size(); ++i)
+        report.rows.push_back(compare_with_double(layer.describe(), parameters[i].name, *parameters[i].gradient,
+                                                  *parameters64[i].gradient, options.float_vs_double_tolerance));
+      report.rows.push_back(compare_with_double(layer.describe(), "X", dx, dx64, options.float_vs_double_tolerance));
+      return report;
+    }
+  }
+  return check_layer_by_differences<Scalar>(layer, x, options);
+}
+
 template <typename Scalar>
 GradcheckReport check_loss(const Loss<Scalar>& loss, ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
                            const GradcheckOptions& options) {
-  const Matrix<Scalar> t = target;
-  return check_loss_impl<Scalar>(
-      loss.name(), output, [&](const Matrix<Scalar>& o) { return loss.value(o, t); },
-      [&](const Matrix<Scalar>& o, Matrix<Scalar>& g) { loss.gradient(o, t, g); }, options);
+  return check_loss_any<Scalar>(loss, output, Matrix<Scalar>(target), options);
 }
 
 template <typename Scalar>
 GradcheckReport check_loss(const Loss<Scalar>& loss, ConstMatrixRef<Scalar> output, ConstLabelsRef labels,
                            const GradcheckOptions& options) {
-  const Labels l = labels;
-  return check_loss_impl<Scalar>(
-      loss.name() + " (labels)", output, [&](const Matrix<Scalar>& o) { return loss.value_labels(o, l); },
-      [&](const Matrix<Scalar>& o, Matrix<Scalar>& g) { loss.gradient_labels(o, l, g); }, options);
+  return check_loss_any<Scalar>(loss, output, Labels(labels), options);
 }
 
 template <typename Scalar>
 GradcheckReport check_network(Network<Scalar>& network, ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target,
                               const Loss<Scalar>& loss, const GradcheckOptions& options) {
-  const Matrix<Scalar> t = target;
-  return check_network_impl<Scalar>(
-      network, x, [&](ConstMatrixRef<Scalar> out) { return loss.value(out, t); },
-      [&](const Matrix<Scalar>& in) { return network.forward_backward(in, t, loss, true); }, options);
+  return check_network_any<Scalar>(network, x, Matrix<Scalar>(target), loss, options);
 }
 
 template <typename Scalar>
 GradcheckReport check_network(Network<Scalar>& network, ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
                               const Loss<Scalar>& loss, const GradcheckOptions& options) {
-  const Labels l = labels;
-  return check_network_impl<Scalar>(
-      network, x, [&](ConstMatrixRef<Scalar> out) { return loss.value_labels(out, l); },
-      [&](const Matrix<Scalar>& in) { return network.forward_backward(in, l, loss, true); }, options);
+  return check_network_any<Scalar>(network, x, Labels(labels), loss, options);
 }
 
 #define EIGENNET_INSTANTIATE(Scalar)                                                                                \

@@ -26,6 +26,13 @@ Network<Scalar> Network<Scalar>::clone() const {
 }
 
 template <typename Scalar>
+Network<double> Network<Scalar>::to_double() const {
+  Network<double> promoted;
+  for (const auto& layer : layers_) promoted.add(layer->to_double());
+  return promoted;
+}
+
+template <typename Scalar>
 Index Network<Scalar>::input_size() const {
   if (layers_.empty()) throw std::logic_error("network has no layers");
   return layers_.front()->input_size();

@@ -253,3 +253,113 @@ TEST_CASE("negative control: a loss gradient off by its 1/N fails") {
   CHECK_FALSE(check_loss<double>(wrong, z, y).passed());
   CHECK(check_loss<double>(wrong.inner, z, y).passed());
 }
+
+namespace {
+
+// A dense layer whose float backward is 1% too large in dW while its double copy is right: the
+// float-only slip that only the float-vs-double comparison can see.
+class DenseWrongInFloat final : public Layer<float> {
+ public:
+  DenseWrongInFloat(Index in, Index out) : inner_(in, out) {}
+  std::string kind() const override { return "dense_wrong_in_float"; }
+  std::string describe() const override { return "dense wrong in float"; }
+  Index input_size() const override { return inner_.input_size(); }
+  Index output_size() const override { return inner_.output_size(); }
+  void forward(ConstMatrixRef<float> x, MatrixRef<float> y) override { inner_.forward(x, y); }
+  void backward(ConstMatrixRef<float> x, ConstMatrixRef<float> y, ConstMatrixRef<float> dy, MatrixRef<float> dx,
+                bool compute_input_gradient) override {
+    inner_.backward(x, y, dy, dx, compute_input_gradient);
+    *inner_.parameters()[0].gradient *= 1.01f;
+  }
+  ParameterList<float> parameters() override { return inner_.parameters(); }
+  LayerPtr<double> to_double() const override { return inner_.to_double(); }
+  Dense<float>& inner() { return inner_; }
+
+ private:
+  Dense<float> inner_;
+};
+
+}  // namespace
+
+TEST_CASE("float subjects are checked in double and held to the double backward") {
+  Dense<float> dense(7, 5);
+  RandomState rng(4);
+  rng.fill_normal(dense.weights(), 0, 0.5);
+  const GradcheckReport report = check_layer<float>(dense, 3);
+  INFO(report.to_string());
+  CHECK(report.passed());
+  REQUIRE(report.rows.size() == 4);  // W and X in double, then W and X float vs double
+  CHECK(report.rows[0].subject == dense.describe() + " in double");
+  CHECK(report.rows[0].tolerance >= default_gradcheck_tolerance<double>());
+  CHECK(report.rows[2].subject == dense.describe() + " float vs double");
+  CHECK(report.rows[2].checked == dense.weights().size());  // every entry, not a sample
+
+  SUBCASE("negative control: a backward wrong only in float fails the comparison") {
+    DenseWrongInFloat wrong(7, 5);
+    rng.fill_normal(wrong.inner().weights(), 0, 0.5);
+    const GradcheckReport wrong_report = check_layer<float>(wrong, 3);
+    INFO(wrong_report.to_string());
+    CHECK_FALSE(wrong_report.passed());
+    CHECK(wrong_report.rows[0].passed);        // the double copy is right
+    CHECK_FALSE(wrong_report.rows[2].passed);  // W: float against double
+    CHECK(wrong_report.rows[2].relative_error > 1e-3);
+    CHECK(wrong_report.rows[3].passed);        // X is right
+  }
+  SUBCASE("float_in_double = false: float central differences, as before") {
+    GradcheckOptions options;
+    options.float_in_double = false;
+    const GradcheckReport float_report = check_layer<float>(dense, 3, options);
+    CHECK(float_report.passed());
+    CHECK(float_report.rows.size() == 2);
+    CHECK(float_report.rows[0].subject == dense.describe());
+  }
+}
+
+TEST_CASE("numeric uncertainty: the same difference at 2h bounds what central differences resolve") {
+  Dense<double> dense(6, 4);
+  RandomState rng(5);
+  rng.fill_normal(dense.weights(), 0, 0.5);
+  const GradcheckReport report = check_layer<double>(dense, 3);
+  CHECK(report.passed());
+  for (const GradcheckRow& row : report.rows) {
+    CHECK(row.numeric_uncertainty < 1e-8);  // a smooth layer: the two steps agree closely
+    CHECK(row.tolerance == doctest::Approx(default_gradcheck_tolerance<double>() + 2 * row.numeric_uncertainty));
+  }
+}
+
+// The README's example, exactly: a float 784→1000 ReLU→10 network, one step, then the check
+// with its defaults. In float, central differences at h = 1e-3 on a loss near 2.3 carry about
+// 1e-4 of rounding noise, more than these gradients; the check must not fail correct code.
+TEST_CASE("the README's example passes its gradient check with the defaults") {
+  RandomState rng(42);
+  Network<float> net;
+  initialize(net.emplace<Dense<float>>(784, 1000), rng, {InitScheme::Normal, 0, 0.01});
+  net.emplace<Relu<float>>(1000);
+  initialize(net.emplace<Dense<float>>(1000, 10), rng, {InitScheme::Normal, 0, 0.01});
+  SoftmaxCrossEntropy<float> loss;
+  Sgd<float> sgd(net.parameters(), 1e-2);
+
+  Matrix<float> x(40, 784);
+  Labels y(40);
+  rng.fill_uniform(x, -1.0, 1.0);
+  for (Index i = 0; i < 40; ++i) y(i) = static_cast<std::int32_t>(i % 10);
+  const float value = net.forward_backward(x, y, loss);
+  CHECK(value == doctest::Approx(std::log(10.0)).epsilon(0.01));
+  sgd.step();
+
+  const GradcheckReport report = check_network<float>(net, x, y, loss);
+  INFO(report.to_string());
+  CHECK(report.passed());
+  CHECK(report.rows.size() == 6);  // W1, W2, X in double; the same float vs double
+
+  // Without the double copy, float central differences cannot resolve these gradients: the
+  // checker says so (unresolved) rather than calling correct code wrong or vouching for it.
+  GradcheckOptions float_only;
+  float_only.float_in_double = false;
+  const GradcheckReport float_report = check_network<float>(net, x, y, loss, float_only);
+  INFO(float_report.to_string());
+  CHECK_FALSE(float_report.passed());
+  bool unresolved = false;
+  for (const GradcheckRow& row : float_report.rows) unresolved = unresolved || row.problem.rfind("unresolved", 0) == 0;
+  CHECK(unresolved);
+}

@@ -35,6 +35,12 @@ class Conv2d final : public Layer<Scalar>, public ImageLayer {
 
   std::string kind() const override { return "conv2d"; }
   LayerPtr<Scalar> clone() const override { return std::make_unique<Conv2d>(*this); }
+  LayerPtr<double> to_double() const override {
+    auto promoted = std::make_unique<Conv2d<double>>(input_, output_.channels, kernel_h_, kernel_w_, stride_, padding_);
+    promoted->weights() = weights_.template cast<double>();
+    promoted->bias() = bias_.template cast<double>();
+    return promoted;
+  }
   // "conv2d 1×28×28→10×24×24 (5×5, stride 1, pad 0, +bias)"
   std::string describe() const override;
   Index input_size() const override { return input_.size(); }

@@ -17,6 +17,11 @@ class Dense final : public Layer<Scalar> {
 
   std::string kind() const override { return "dense"; }
   LayerPtr<Scalar> clone() const override { return std::make_unique<Dense>(*this); }
+  LayerPtr<double> to_double() const override {
+    auto promoted = std::make_unique<Dense<double>>(input_size_, output_size_, has_bias_);
+    promoted->weights() = weights_.template cast<double>();
+    return promoted;
+  }
   std::string describe() const override;
   Index input_size() const override { return input_size_; }
   Index output_size() const override { return output_size_; }

@@ -54,6 +54,14 @@ class Layer {
     throw std::logic_error(describe() + ": this layer has no clone(), so it cannot be replicated");
   }
 
+  // The same layer in double precision, its parameters copied. The gradient checker checks a
+  // float layer through this copy (float central differences cannot resolve small gradients)
+  // and holds the float backward to the double one. Layers that cannot be promoted keep this
+  // default, which throws; the checker then falls back to float central differences.
+  virtual std::unique_ptr<Layer<double>> to_double() const {
+    throw std::logic_error(describe() + ": this layer has no to_double()");
+  }
+
   // Shape checks shared by all layers: throw std::invalid_argument naming both shapes.
   void check_forward_shapes(const ConstMatrixRef<Scalar>& x, const MatrixRef<Scalar>& y) const;
   void check_backward_shapes(const ConstMatrixRef<Scalar>& x, const ConstMatrixRef<Scalar>& y,

@@ -24,6 +24,9 @@ class MaxPool2d final : public Layer<Scalar>, public ImageLayer {
 
   std::string kind() const override { return "maxpool2d"; }
   LayerPtr<Scalar> clone() const override { return std::make_unique<MaxPool2d>(*this); }
+  LayerPtr<double> to_double() const override {
+    return std::make_unique<MaxPool2d<double>>(input_, kernel_, stride_, padding_, ceil_mode_);
+  }
   // "maxpool2d 10×24×24→10×12×12 (2×2, stride 2, pad 0, ceil)"
   std::string describe() const override;
   Index input_size() const override { return input_.size(); }

@@ -11,6 +11,7 @@ class Softmax final : public Activation<Scalar> {
   explicit Softmax(Index size) : Activation<Scalar>(size) {}
   std::string kind() const override { return "softmax"; }
   LayerPtr<Scalar> clone() const override { return std::make_unique<Softmax>(*this); }
+  LayerPtr<double> to_double() const override { return std::make_unique<Softmax<double>>(this->input_size()); }
   void forward(ConstMatrixRef<Scalar> x, MatrixRef<Scalar> y) override;
   void backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy,
                 MatrixRef<Scalar> dx, bool compute_input_gradient) override;

@@ -11,6 +11,7 @@ class Tanh final : public Activation<Scalar> {
   explicit Tanh(Index size) : Activation<Scalar>(size) {}
   std::string kind() const override { return "tanh"; }
   LayerPtr<Scalar> clone() const override { return std::make_unique<Tanh>(*this); }
+  LayerPtr<double> to_double() const override { return std::make_unique<Tanh<double>>(this->input_size()); }
   void forward(ConstMatrixRef<Scalar> x, MatrixRef<Scalar> y) override;
   void backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy,
                 MatrixRef<Scalar> dx, bool compute_input_gradient) override;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "eigennet/types.hpp"
@@ -20,6 +21,12 @@ class Loss {
   // True when L is a mean over the N rows of the batch (so the loss of a batch split in parts
   // is Σ (n_part/N)·L_part); false when it is a sum over them (squared error).
   virtual bool averages_over_batch() const { return true; }
+  // The same loss in double precision (the gradient checker checks float networks through
+  // it). Losses that cannot be promoted keep this default, which throws; the checker then
+  // falls back to float central differences.
+  virtual std::unique_ptr<Loss<double>> to_double() const {
+    throw std::logic_error(name() + ": this loss has no to_double()");
+  }
 
   // output, target: N×K → L.
   virtual Scalar value(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target) const = 0;
@@ -49,6 +56,9 @@ class SoftmaxCrossEntropy final : public Loss<Scalar> {
  public:
   explicit SoftmaxCrossEntropy(double log_epsilon = 0) : log_epsilon_(log_epsilon) {}
   std::string name() const override { return "softmax_cross_entropy"; }
+  std::unique_ptr<Loss<double>> to_double() const override {
+    return std::make_unique<SoftmaxCrossEntropy<double>>(log_epsilon_);
+  }
   Scalar value(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target) const override;
   void gradient(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
                 MatrixRef<Scalar> d_output) const override;
@@ -67,6 +77,7 @@ class CrossEntropy final : public Loss<Scalar> {
  public:
   explicit CrossEntropy(double epsilon = 1e-7) : epsilon_(epsilon) {}
   std::string name() const override { return "cross_entropy"; }
+  std::unique_ptr<Loss<double>> to_double() const override { return std::make_unique<CrossEntropy<double>>(epsilon_); }
   Scalar value(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target) const override;
   void gradient(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
                 MatrixRef<Scalar> d_output) const override;
@@ -84,6 +95,9 @@ template <typename Scalar>
 class NegativeLogLikelihood final : public Loss<Scalar> {
  public:
   std::string name() const override { return "negative_log_likelihood"; }
+  std::unique_ptr<Loss<double>> to_double() const override {
+    return std::make_unique<NegativeLogLikelihood<double>>();
+  }
   Scalar value(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target) const override;
   void gradient(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
                 MatrixRef<Scalar> d_output) const override;
@@ -98,6 +112,7 @@ template <typename Scalar>
 class SquaredError final : public Loss<Scalar> {
  public:
   std::string name() const override { return "squared_error"; }
+  std::unique_ptr<Loss<double>> to_double() const override { return std::make_unique<SquaredError<double>>(); }
   bool averages_over_batch() const override { return false; }
   Scalar value(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target) const override;
   void gradient(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
@@ -110,6 +125,7 @@ template <typename Scalar>
 class MeanSquaredError final : public Loss<Scalar> {
  public:
   std::string name() const override { return "mean_squared_error"; }
+  std::unique_ptr<Loss<double>> to_double() const override { return std::make_unique<MeanSquaredError<double>>(); }
   Scalar value(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target) const override;
   void gradient(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
                 MatrixRef<Scalar> d_output) const override;

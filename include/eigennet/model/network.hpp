@@ -34,6 +34,8 @@ class Network {
 
   // A deep copy: the same layers with copies of their parameters, and buffers for the same batch.
   Network clone() const;
+  // The same network in double precision, its parameters copied (each layer's to_double()).
+  Network<double> to_double() const;
 
   Index layer_count() const { return static_cast<Index>(layers_.size()); }
   Layer<Scalar>& layer(Index i) { return *layers_.at(static_cast<std::size_t>(i)); }
