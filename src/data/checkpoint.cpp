@@ -3,6 +3,7 @@
 
 #include <set>
 #include <stdexcept>
+#include <vector>
 
 namespace eigennet {
 
@@ -50,7 +51,18 @@ void load_checkpoint(ParameterList<Scalar>& params, const std::string& path) {
     throw DataError(path + ": arrays not in the model: " + extra + " (the model has " +
                     std::to_string(params.size()) + " parameters)");
 
-  for (std::size_t i = 0; i < params.size(); ++i) *params[i].value = sources[i]->template to_matrix<Scalar>();
+  // A checkpoint of NaN or infinity (a diverged run, a corrupt file) would load and then
+  // predict nothing: refused, like a wrong shape. Counted after conversion, so that float64
+  // values beyond float's range count too.
+  std::vector<Matrix<Scalar>> values;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    values.push_back(sources[i]->template to_matrix<Scalar>());
+    const Index bad = values.back().size() - values.back().array().isFinite().count();
+    if (bad != 0)
+      throw DataError(path + ": parameter '" + params[i].name + "': " + std::to_string(bad) + " of " +
+                      std::to_string(values.back().size()) + " entries are not finite (NaN or infinity)");
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) *params[i].value = std::move(values[i]);
 }
 
 template void save_checkpoint<float>(const ParameterList<float>&, const std::string&);

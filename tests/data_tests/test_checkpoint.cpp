@@ -1,6 +1,8 @@
 // Checkpoints: parameters saved by name, restored with every name and shape checked.
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "eigennet/data/checkpoint.hpp"
 #include "test_util.hpp"
 
@@ -117,4 +119,37 @@ TEST_CASE("a float64 checkpoint loads into a float32 model, rounding each value"
   auto wide_params = wide.parameters();
   load_checkpoint(wide_params, path32);
   CHECK(wide.W == model.W.cast<double>());
+}
+
+TEST_CASE("a checkpoint with NaN or infinity is refused, naming the tensor and the count") {
+  TempDir dir;
+  const std::string path = dir.file("diverged.npz");
+  TinyModel<double> saved(4, 3, 1.0);
+  saved.W(0, 0) = std::numeric_limits<double>::quiet_NaN();
+  saved.W(2, 1) = std::numeric_limits<double>::infinity();
+  saved.W(3, 2) = -std::numeric_limits<double>::quiet_NaN();
+  save_checkpoint(saved.parameters(), path);
+
+  TinyModel<double> model(4, 3, 5.0);
+  const TinyModel<double> before = model;
+  auto params = model.parameters();
+  const std::string msg = message_of<DataError>([&] { load_checkpoint(params, path); });
+  INFO(msg);
+  CHECK(contains(msg, path + ": parameter 'layer0.dense.W': 3 of 12 entries are not finite (NaN or infinity)"));
+  CHECK(model.W == before.W);
+  CHECK(model.b == before.b);
+
+  SUBCASE("float64 values beyond float's range count in a float model") {
+    TinyModel<double> large(4, 3, 1.0);
+    large.b(0, 1) = 1e300;
+    save_checkpoint(large.parameters(), path);
+    TinyModel<float> small(4, 3, 5.0f);
+    auto small_params = small.parameters();
+    const std::string overflow = message_of<DataError>([&] { load_checkpoint(small_params, path); });
+    CHECK(contains(overflow, path + ": parameter 'layer0.dense.b': 1 of 3 entries are not finite"));
+    TinyModel<double> wide(4, 3, 5.0);
+    auto wide_params = wide.parameters();
+    load_checkpoint(wide_params, path);  // exact in a double model
+    CHECK(wide.b(0, 1) == 1e300);
+  }
 }

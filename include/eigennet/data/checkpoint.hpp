@@ -20,7 +20,9 @@ void save_checkpoint(const ParameterList<Scalar>& params, const std::string& pat
 //  - every parameter has an array of that name ("<path>: no array for parameter 'W' ...");
 //  - shapes match exactly: "<path>: parameter 'layer0.dense.W': expected shape 784×128,
 //    found 128×784" (a 1-D array (n,) is reported as 1-D and never matches);
-//  - the file has no arrays besides the parameters (names listed).
+//  - the file has no arrays besides the parameters (names listed);
+//  - every value is finite: "<path>: parameter 'layer0.dense.W': 3 of 12 entries are not
+//    finite (NaN or infinity)" (float64 values beyond float's range count, in a float model).
 // dtype: '<f4' or '<f8' into either Scalar. float64 into a float model rounds each value to
 // the nearest float (static_cast), as torch's load_state_dict copy_ does; float32 into a
 // double model is exact.
