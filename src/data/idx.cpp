@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <memory>
+#include <optional>
+
+#include "limits.hpp"
 
 namespace eigennet {
 namespace {
@@ -134,23 +136,37 @@ IdxArray read_idx_impl(const std::string& path, const std::uint32_t* expected_ma
   IdxArray array;
   array.path = path;
   array.type = static_cast<IdxType>(type);
-  // Payload size, checked against overflow: a corrupt header must not ask for exabytes.
-  std::size_t expected = idx_type_size(type);
+  std::vector<std::uint64_t> dims;
   for (unsigned d = 0; d < ndims; ++d) {
-    const std::uint32_t size = big_endian32(&dim_bytes[4 * d]);
-    array.dims.push_back(static_cast<Index>(size));
-    if (size != 0 && expected > std::numeric_limits<std::size_t>::max() / 4 / size)
-      throw DataError(path + ": dimensions " + dims_string(array.dims) + " are too large");
-    expected *= size;
+    dims.push_back(big_endian32(&dim_bytes[4 * d]));
+    array.dims.push_back(static_cast<Index>(dims.back()));
   }
-
-  array.bytes.resize(expected);
-  const std::size_t found = read_bytes(file, path, array.bytes.data(), expected);
+  const std::optional<std::size_t> size = detail::checked_byte_size(dims, idx_type_size(type));
+  if (!size) throw DataError(path + ": dimensions " + dims_string(array.dims) + " are too large");
+  const std::size_t expected = *size;
   const std::string what = "shape " + dims_string(array.dims) + " (" + idx_type_name(type) + ")";
-  if (found < expected)
-    throw DataError(path + ": truncated data: header says " + what + ", expected " +
-                    std::to_string(expected) + " bytes of data, found " + std::to_string(found) +
-                    " bytes");
+  const std::string truncated = path + ": truncated data: header says " + what;
+  // A gzip file's size says little about its data: the buffer grows as data arrives, from
+  // 64 KiB, doubling. A raw file's size is known: the declared dimensions are checked against
+  // it, then the buffer is allocated at once.
+  std::size_t first_allocation = 1 << 16;
+  if (gzdirect(file)) {
+    const std::size_t header = 4 + dim_bytes.size();
+    std::error_code ec;
+    const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
+    if (!ec) {
+      detail::require_available(expected, file_size > header ? file_size - header : 0, truncated);
+      first_allocation = expected;
+    }
+  }
+  std::size_t found = 0;
+  while (found < expected) {
+    array.bytes.resize(std::min(expected, std::max(2 * array.bytes.size(), first_allocation)));
+    const std::size_t got = read_bytes(file, path, array.bytes.data() + found, array.bytes.size() - found);
+    found += got;
+    if (found < array.bytes.size()) break;
+  }
+  detail::require_available(expected, found, truncated);
   const std::size_t extra = count_remaining(file, path);
   if (extra != 0)
     throw DataError(path + ": " + std::to_string(extra) + " unexpected bytes after the data: header says " +
@@ -216,8 +232,10 @@ Labels read_idx_labels(const std::string& path) {
 
 void write_idx_ubyte(const std::string& path, const std::vector<Index>& dims,
                      const std::vector<std::uint8_t>& bytes, bool gzip) {
-  std::size_t count = 1;
-  for (Index d : dims) count *= static_cast<std::size_t>(d);
+  bool fits_uint32 = true;  // IDX stores each dimension as a uint32
+  for (Index d : dims) fits_uint32 = fits_uint32 && d >= 0 && d <= 0xFFFFFFFF;
+  const std::optional<std::size_t> count =
+      fits_uint32 ? detail::checked_byte_size(std::vector<std::uint64_t>(dims.begin(), dims.end()), 1) : std::nullopt;
   if (dims.empty() || dims.size() > 255 || count != bytes.size())
     throw std::invalid_argument("write_idx_ubyte: " + path + ": dimensions " + dims_string(dims) +
                                 " do not match " + std::to_string(bytes.size()) + " bytes");

@@ -1,15 +1,18 @@
 // .npz = ZIP of .npy files. This file does the NPY part: headers and element data.
 #include "eigennet/data/npz.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <stdexcept>
 
 #include "eigennet/data/atomic_file.hpp"
+#include "limits.hpp"
+#include "npy.hpp"
 #include "zip.hpp"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "npz.cpp copies '<f4'/'<f8' data as native floats: little-endian hosts only"
+#error "npz.cpp copies little-endian float data as native floats: little-endian hosts only"
 #endif
 
 namespace eigennet {
@@ -125,6 +128,40 @@ class HeaderParser {
   std::size_t pos_ = 0;
 };
 
+// numpy refuses headers longer than this (numpy.lib.format's max_header_size): parsing an
+// untrusted header is not free, and no array needs more.
+constexpr std::size_t kMaxNpyHeader = 10000;
+
+// Element i of `from` (C order) ← element i of the array whose data is in Fortran order
+// (first index fastest), for an array of `shape` with `item` bytes per element.
+std::vector<unsigned char> fortran_to_c(const std::vector<unsigned char>& from, const std::vector<Index>& shape,
+                                        std::size_t item) {
+  std::vector<unsigned char> to(from.size());
+  if (from.empty()) return to;
+  // Fortran strides in elements: 1, d0, d0*d1, ...; walk the C-order indices like an odometer.
+  std::vector<std::size_t> stride(shape.size());
+  std::size_t s = 1;
+  for (std::size_t k = 0; k < shape.size(); ++k) stride[k] = s, s *= static_cast<std::size_t>(shape[k]);
+  std::vector<Index> index(shape.size(), 0);
+  std::size_t source = 0;
+  for (std::size_t i = 0; i < to.size() / item; ++i) {
+    std::memcpy(&to[i * item], &from[source * item], item);
+    for (std::size_t k = shape.size(); k-- > 0;) {
+      if (++index[k] < shape[k]) {
+        source += stride[k];
+        break;
+      }
+      source -= stride[k] * static_cast<std::size_t>(shape[k] - 1);
+      index[k] = 0;
+    }
+  }
+  return to;
+}
+
+}  // namespace
+
+namespace detail {
+
 NpyArray parse_npy(const std::string& file, const std::string& key, const std::string& bytes) {
   NpyArray array;
   array.file = file;
@@ -146,41 +183,66 @@ NpyArray parse_npy(const std::string& file, const std::string& key, const std::s
     throw DataError(where + ": NPY format version " + std::to_string(major) + "." +
                     std::to_string(byte(7)) + ", expected 1.0, 2.0 or 3.0");
   }
+  if (header_len > kMaxNpyHeader)
+    throw DataError(where + ": NPY header of " + std::to_string(header_len) + " bytes, more than numpy's limit of " +
+                    std::to_string(kMaxNpyHeader));
   if (bytes.size() - header_start < header_len) throw DataError(where + ": truncated NPY header");
   const std::string header = bytes.substr(header_start, header_len);
 
   std::string descr;
   bool fortran_order = false;
   HeaderParser(header, where).parse(descr, fortran_order, array.shape);
-  if (descr == "<f4") {
+  // Little- and big-endian floats; big-endian data is byte-swapped below, as numpy reads it.
+  if (descr == "<f4" || descr == ">f4") {
     array.dtype = NpyDtype::Float32;
-  } else if (descr == "<f8") {
+  } else if (descr == "<f8" || descr == ">f8") {
     array.dtype = NpyDtype::Float64;
   } else {
-    throw DataError(where + ": dtype '" + descr + "', expected '<f4' (float32) or '<f8' (float64)");
+    throw DataError(where + ": dtype '" + descr + "', expected float32 or float64 ('<f4', '<f8', '>f4', '>f8')");
   }
-  if (fortran_order)
-    throw DataError(where + ": fortran_order is True, expected False (C order); save a C-contiguous "
-                    "array (np.ascontiguousarray)");
+  const std::size_t item = item_size(array.dtype);
 
+  const std::vector<std::uint64_t> dims(array.shape.begin(), array.shape.end());
+  const std::optional<std::size_t> expected = detail::checked_byte_size(dims, item);
+  if (!expected) throw DataError(where + ": shape " + array.shape_text() + " is too large");
   const std::size_t data_start = header_start + header_len;
-  const std::size_t expected = static_cast<std::size_t>(array.size()) * item_size(array.dtype);
   const std::size_t found = bytes.size() - data_start;
-  if (found != expected)
+  if (found != *expected)
     throw DataError(where + ": shape " + array.shape_text() + " of " + descr + " needs " +
-                    std::to_string(expected) + " bytes of data, found " + std::to_string(found));
+                    std::to_string(*expected) + " bytes of data, found " + std::to_string(found));
   array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_start), bytes.end());
+  if (descr[0] == '>')
+    for (std::size_t i = 0; i < array.data.size(); i += item)
+      std::reverse(array.data.begin() + static_cast<std::ptrdiff_t>(i),
+                   array.data.begin() + static_cast<std::ptrdiff_t>(i + item));
+  if (fortran_order) array.data = fortran_to_c(array.data, array.shape, item);
   return array;
 }
 
-}  // namespace
+NpzFile parse_npz(const std::string& bytes, const std::string& path) {
+  NpzFile npz;
+  npz.path = path;
+  for (const detail::ZipEntry& entry : detail::parse_zip(bytes, path)) {
+    const std::string suffix = ".npy";
+    if (entry.name.size() <= suffix.size() ||
+        entry.name.compare(entry.name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      throw DataError(path + ": entry '" + entry.name + "' is not an .npy array (expected KEY.npy)");
+    const std::string key = entry.name.substr(0, entry.name.size() - suffix.size());
+    if (npz.contains(key)) throw DataError(path + ": array '" + key + "' appears twice");
+    npz.arrays.push_back(parse_npy(path, key, entry.data));
+  }
+  return npz;
+}
+
+}  // namespace detail
 
 const char* npy_descr(NpyDtype dtype) { return dtype == NpyDtype::Float32 ? "<f4" : "<f8"; }
 
 Index NpyArray::size() const {
-  Index n = 1;
-  for (Index d : shape) n *= d;
-  return n;
+  const std::vector<std::uint64_t> dims(shape.begin(), shape.end());
+  const std::optional<std::size_t> bytes = detail::checked_byte_size(dims, 1);
+  if (!bytes) throw DataError(file + ": array '" + key + "': shape " + shape_text() + " is too large");
+  return static_cast<Index>(*bytes);
 }
 
 std::string NpyArray::shape_text() const { return shape_tuple(shape); }
@@ -236,20 +298,7 @@ const NpyArray& NpzFile::at(const std::string& key) const {
   throw DataError(path + ": no array '" + key + "' (arrays: " + (list.empty() ? "none" : list) + ")");
 }
 
-NpzFile load_npz(const std::string& path) {
-  NpzFile npz;
-  npz.path = path;
-  for (const detail::ZipEntry& entry : detail::read_zip(path)) {
-    const std::string suffix = ".npy";
-    if (entry.name.size() <= suffix.size() ||
-        entry.name.compare(entry.name.size() - suffix.size(), suffix.size(), suffix) != 0)
-      throw DataError(path + ": entry '" + entry.name + "' is not an .npy array (expected KEY.npy)");
-    const std::string key = entry.name.substr(0, entry.name.size() - suffix.size());
-    if (npz.contains(key)) throw DataError(path + ": array '" + key + "' appears twice");
-    npz.arrays.push_back(parse_npy(path, key, entry.data));
-  }
-  return npz;
-}
+NpzFile load_npz(const std::string& path) { return detail::parse_npz(detail::read_whole_file(path), path); }
 
 template <typename Scalar>
 void NpzWriter::add_array(const std::string& key, const ConstMatrixRef<Scalar>& m, bool flat) {

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "eigennet/data/error.hpp"
+#include "limits.hpp"
 
 namespace eigennet::detail {
 namespace {
@@ -73,25 +74,29 @@ class Reader {
   std::string path_;
 };
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path + ": cannot open: " + std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw DataError(path + ": read error");
-  return bytes;
-}
+// Deflate cannot expand data more than 1032:1 (zlib's FAQ), so an entry declaring more than
+// that for its compressed bytes is corrupt or hostile: rejected before inflating.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
 
+// Inflates into a buffer that grows as data arrives (doubling, from 64 KiB) and never beyond
+// the declared size: a corrupt size cannot make us allocate more than the data inflates to.
 std::string inflate_raw(const Reader& r, const std::string& name, const char* data,
                         std::size_t compressed, std::size_t uncompressed) {
-  std::string out(uncompressed, '\0');
+  if (uncompressed / kMaxDeflateRatio > compressed)
+    r.fail("entry '" + name + "' declares " + std::to_string(uncompressed) + " bytes uncompressed, more than " +
+           std::to_string(compressed) + " deflated bytes can hold (at most " + std::to_string(kMaxDeflateRatio) +
+           " times as many)");
+  std::string out;
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) r.fail("entry '" + name + "': inflateInit2 failed");
-  // Sizes fit uInt: entries are below 4 GiB unless ZIP64; larger ones are fed in chunks.
+  // zlib takes uInt lengths: input and output are fed in chunks of at most 1 GiB.
   std::size_t in_done = 0, out_done = 0;
   int status = Z_OK;
   while (status == Z_OK) {
+    if (out_done == out.size() && out.size() < uncompressed)
+      out.resize(std::min<std::size_t>(uncompressed, std::max<std::size_t>(2 * out.size(), 1 << 16)));
     const std::size_t in_chunk = std::min<std::size_t>(compressed - in_done, 1u << 30);
-    const std::size_t out_chunk = std::min<std::size_t>(uncompressed - out_done, 1u << 30);
+    const std::size_t out_chunk = std::min<std::size_t>(out.size() - out_done, 1u << 30);
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data + in_done));
     zs.avail_in = static_cast<uInt>(in_chunk);
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_done);
@@ -180,8 +185,15 @@ void write_zip(FileSink& sink, const std::vector<std::pair<std::string, std::str
   sink.write(end.data(), end.size());
 }
 
-std::vector<ZipEntry> read_zip(const std::string& path) {
-  const std::string bytes = read_whole_file(path);
+std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open: " + std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw DataError(path + ": read error");
+  return bytes;
+}
+
+std::vector<ZipEntry> parse_zip(const std::string& bytes, const std::string& path) {
   const Reader r(bytes, path);
 
   // The end-of-central-directory record: 22 bytes plus a comment of at most 65535 bytes.
@@ -208,9 +220,10 @@ std::vector<ZipEntry> read_zip(const std::string& path) {
     dir_size = r.u64(z64 + 40, "ZIP64 central directory size");
     dir_offset = r.u64(z64 + 48, "ZIP64 central directory offset");
   }
-  if (dir_offset + dir_size > bytes.size())
-    r.fail("truncated ZIP archive: central directory ends at byte " + std::to_string(dir_offset + dir_size) +
+  if (dir_offset > bytes.size())
+    r.fail("truncated ZIP archive: central directory starts at byte " + std::to_string(dir_offset) +
            ", file has " + std::to_string(bytes.size()) + " bytes");
+  require_available(dir_size, bytes.size() - dir_offset, path + ": truncated ZIP archive: central directory");
 
   std::vector<ZipEntry> entries;
   std::size_t pos = static_cast<std::size_t>(dir_offset);
@@ -260,9 +273,8 @@ std::vector<ZipEntry> read_zip(const std::string& path) {
       r.fail("entry '" + entry.name + "': no local header at byte " + std::to_string(local));
     const std::size_t data_start =
         static_cast<std::size_t>(local) + 30 + r.u16(local + 26, "name length") + r.u16(local + 28, "extra length");
-    if (data_start > bytes.size() || bytes.size() - data_start < compressed)
-      r.fail("entry '" + entry.name + "' is truncated: expected " + std::to_string(compressed) +
-             " bytes of data, found " + std::to_string(bytes.size() > data_start ? bytes.size() - data_start : 0));
+    r.get(data_start, 0, "entry data");
+    require_available(compressed, bytes.size() - data_start, path + ": entry '" + entry.name + "' is truncated");
     if (method == 0) {
       if (compressed != uncompressed)
         r.fail("entry '" + entry.name + "' is stored but its sizes differ");

@@ -19,8 +19,13 @@ struct ZipEntry {
 void write_zip(FileSink& sink, const std::vector<std::pair<std::string, std::string>>& entries,
                const std::string& path);
 
-// Reads every entry of the ZIP archive at `path`: stored or deflated, ZIP64 records
-// understood, CRC-32 checked. Throws DataError naming the file (and the entry).
-std::vector<ZipEntry> read_zip(const std::string& path);
+// The whole file at `path`; throws DataError naming it when it cannot be read.
+std::string read_whole_file(const std::string& path);
+
+// Every entry of the ZIP archive `bytes` (the file `path`, named in errors): stored or
+// deflated, ZIP64 records understood, CRC-32 checked. Declared sizes are checked against the
+// archive's bytes before anything is allocated for them. Throws DataError naming the file
+// (and the entry).
+std::vector<ZipEntry> parse_zip(const std::string& bytes, const std::string& path);
 
 }  // namespace eigennet::detail

@@ -4,8 +4,14 @@
 // An .npz is a ZIP archive with one NPY file per array, named KEY.npy. We write format 1.0
 // NPY files ('<f4' or '<f8', fortran_order False, C order) as stored (uncompressed) ZIP
 // entries, with a fixed 1980-01-01 timestamp so the same arrays give the same bytes. Reading
-// accepts stored and deflated entries, NPY versions 1.0–3.0, '<f4' and '<f8' in C order.
+// accepts stored and deflated entries, NPY versions 1.0–3.0, float32 and float64 in either
+// byte order ('<f4', '<f8', '>f4', '>f8') and C or Fortran order, as numpy.load does; the
+// arrays read are little-endian and C order.
 // Limits: no ZIP64 on writing (each array and the whole archive under 4 GiB, < 65535 arrays).
+// On reading, an NPY header longer than 10,000 bytes is refused (as numpy does), a shape
+// whose size does not fit in an Index is "too large", and declared sizes are checked against
+// the archive's bytes before anything is allocated (a deflated entry may declare at most
+// 1032 times its compressed size, deflate's limit).
 #pragma once
 
 #include <string>
@@ -30,7 +36,7 @@ struct NpyArray {
   std::vector<Index> shape;         // () for a scalar, (n,), (rows, cols), ...
   std::vector<unsigned char> data;  // elements, little-endian, C order
 
-  Index size() const;  // number of elements, prod(shape)
+  Index size() const;  // number of elements, prod(shape); DataError if it overflows
   // "(3, 4)" as numpy prints shapes.
   std::string shape_text() const;
 
@@ -54,9 +60,9 @@ struct NpzFile {
 
 // Reads every array of an .npz file. Throws DataError naming the file (and the key) for: a
 // missing or unreadable file, a file that is not a ZIP archive, an entry that is not KEY.npy,
-// encrypted or with another compression than stored/deflate, a CRC mismatch, a bad NPY
-// header, a dtype other than '<f4'/'<f8' ("found '<i8'"), fortran_order True, or a data
-// size that does not match the shape.
+// encrypted or with another compression than stored/deflate, a CRC mismatch, a size declared
+// beyond what the archive holds, a bad or too long NPY header, a dtype other than float32 or
+// float64 ("dtype '<i8'"), a shape too large, or a data size that does not match the shape.
 NpzFile load_npz(const std::string& path);
 
 // Collects arrays, then writes them in the order added.
