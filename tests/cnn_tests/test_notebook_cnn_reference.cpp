@@ -1,18 +1,22 @@
 // notebook-cnn in C++ (train-mnist, float32) against its PyTorch-CPU reference
 // (tests/reference/notebook_cnn_torch.py, Debian's torch through /usr/bin/python3), on the dataset
 // the tests find (tests/support/dataset.hpp: MNIST, else Fashion-MNIST): same initial values
-// (RandomState(42)), same batches. The final test accuracies must
-// agree within 0.3 points (the bound the recipe was specified with). The 400 per-step losses are held to PyTorch's
-// float32 run and to its float64 run of the same procedure: float32 runs drift apart as rounding
-// accumulates (measured on a Zen 5 here: PyTorch float32 departs from float64 by up to 1.4e-5
-// by step 400, eigennet float32 by 6e-6, the two float32 runs from each other by 1.8e-5), so
-// eigennet must stay within 1e-4 of PyTorch float32 and no further from the float64 trajectory
-// than twice PyTorch float32's own distance from it. A wrong gradient misses both by orders of
-// magnitude. All runs test after the last step only (--test-every 0): the passes every 10
-// steps do not change the training.
+// (RandomState(42)), same batches. The final test accuracies must agree within 0.3 points (the
+// bound the recipe was specified with). The 400 per-step losses are held to PyTorch's float64
+// run of the same procedure, the truth that float32 runs drift away from as rounding
+// accumulates, differently for each order of summation. Measured here (worst relative
+// difference over the 400 losses): on MNIST, PyTorch float32 departs from float64 by 1.4e-5,
+// eigennet float32 by 6e-6; on Fashion-MNIST, PyTorch float32 by 4.5e-5 to 1.1e-4 from one run
+// to the next (its two-thread sums vary) and eigennet float32 by 1.2e-4, the two float32 runs
+// from each other by up to 1.5e-4. So eigennet may be as far from float64 as twice PyTorch
+// float32's distance in this run, and never less than 3e-4 is allowed. A gradient only 1% too
+// large (run here as --lr 0.0101) departs from float64 by 1.6e-2, fifty times that floor.
+// All runs test after the last step only (--test-every 0): the passes every 10 steps do not
+// change the training.
 // If the reference cannot run (no torch, no data), the test fails.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -25,7 +29,7 @@
 
 using namespace eigennet_test;
 
-TEST_CASE("notebook-cnn matches PyTorch: final test accuracy within 0.3 points, step losses along the float64 run") {
+TEST_CASE("notebook-cnn matches PyTorch: final test accuracy within 0.3 points, step losses near its float64 run") {
   const std::string mnist = test_dataset().data.directory;
   const std::string script = require_env("EIGENNET_REFERENCE_DIR") + "/notebook_cnn_torch.py";
   const std::string tool = require_env("EIGENNET_TRAIN_MNIST");
@@ -68,7 +72,8 @@ TEST_CASE("notebook-cnn matches PyTorch: final test accuracy within 0.3 points, 
   const double torch32_vs_torch64 = worst_relative_difference(torch32, torch64);
   MESSAGE("largest relative difference of the 400 step losses: eigennet-PyTorch (float32) " << cpp_vs_torch32
           << "; from PyTorch float64: eigennet float32 " << cpp_vs_torch64 << ", PyTorch float32 " << torch32_vs_torch64);
-  CHECK(cpp_vs_torch32 < 1e-4);
-  CHECK(cpp_vs_torch64 <= 2 * torch32_vs_torch64);
+  const double float32_drift = std::max(2 * torch32_vs_torch64, 3e-4);
+  CHECK(cpp_vs_torch64 <= float32_drift);
+  CHECK(cpp_vs_torch32 <= float32_drift + torch32_vs_torch64);  // both near the same float64 run
   CHECK(cpp32.back() < 0.8 * cpp32.front());  // it learned (a sanity check on both)
 }
