@@ -93,7 +93,7 @@ int run(const std::string& model, Index batch, Index warmup, Index steps, Index 
   std::printf("{\"impl\": \"eigennet\", \"model\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, \"threads\": %d, "
               "\"gemm_backend\": \"%s\", \"parameters\": %lld, \"ms_per_step_median\": %.4f, "
               "\"ms_per_step_blocks\": [",
-              model.c_str(), tools::numpy_dtype_name(tools::dtype_of<Scalar>()), (long long)batch, gemm_threads(),
+              model.c_str(), tools::numpy_dtype_name(tools::dtype_of<Scalar>()), (long long)batch, thread_count(),
               gemm_backend_name(), (long long)net.parameter_count(), sorted[sorted.size() / 2]);
   for (std::size_t i = 0; i < ms.size(); ++i) std::printf("%s%.4f", i ? ", " : "", ms[i]);
   std::printf("]}\n");
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   app.add_option("--blocks", blocks, "timed blocks")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--seed", seed, "seed of weights, inputs and batch draws")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  set_gemm_threads(threads);
+  set_thread_count(threads);
   try {
     return tools::with_dtype(tools::parse_dtype(dtype), [&](auto tag) {
       return run<decltype(tag)>(model, batch, warmup, steps, blocks, seed);

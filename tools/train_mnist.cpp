@@ -20,6 +20,7 @@
 #include "eigennet/data/checkpoint.hpp"
 #include "eigennet/data/mnist.hpp"
 #include "eigennet/data/split.hpp"
+#include "eigennet/threads.hpp"
 #include "eigennet/gemm/gemm.hpp"
 #include "eigennet/train/train.hpp"
 #include "progress.hpp"
@@ -275,7 +276,7 @@ int main(int argc, char** argv) {
   try {
     const Recipe& recipe = find_recipe(options.recipe);
     const Settings settings = apply_overrides(recipe, overrides);
-    set_gemm_threads(options.threads);
+    set_thread_count(options.threads);
 
     const Clock::time_point start = Clock::now();
     const FoundDataset dataset = find_dataset(options.data_dir);

@@ -4,6 +4,7 @@
 
 #include "eigennet/types.hpp"
 #include "eigennet/random.hpp"
+#include "eigennet/threads.hpp"
 
 #include "eigennet/gemm/gemm.hpp"
 

@@ -4,14 +4,9 @@
 // the start; Eigen's kernel stays one set_gemm_backend(nullptr) away.
 #include "eigennet/gemm/gemm.hpp"
 
-#include <algorithm>
 #include <stdexcept>
 
 #include "gemm/backend.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace eigennet {
 namespace {
@@ -21,17 +16,6 @@ std::shared_ptr<GemmBackend>& backend_slot() {
   return backend;
 }
 
-int default_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-int& thread_setting() {
-  static int threads = default_threads();
-  return threads;
-}
 
 void call_backend(GemmBackend& be, Op oa, Op ob, Index m, Index n, Index k, float alpha, const float* a,
                   Index lda, const float* b, Index ldb, float beta, float* c, Index ldc) {
@@ -75,8 +59,5 @@ std::shared_ptr<GemmBackend> openblas_gemm_backend() {
 #endif
 }
 const char* gemm_backend_name() { return backend_slot() ? backend_slot()->name() : "eigen"; }
-
-void set_gemm_threads(int threads) { thread_setting() = std::max(1, threads); }
-int gemm_threads() { return thread_setting(); }
 
 }  // namespace eigennet

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "eigennet/gemm/gemm.hpp"
+#include "eigennet/threads.hpp"
 #include "eigennet/types.hpp"
 
 #ifdef _OPENMP
@@ -22,13 +23,13 @@ namespace eigennet {
 constexpr Index kMinWorkPerThread = Index(1) << 18;
 
 // Threads for `work` multiply-adds (or elements): one per kMinWorkPerThread of work, at least 1,
-// at most gemm_threads(). Inside a parallel region it is 1: the work there is already split,
+// at most thread_count(). Inside a parallel region it is 1: the work there is already split,
 // and a nested split would open a team per call (libgomp allocates one each time) for no gain.
 inline int threads_for(Index work) {
 #ifdef _OPENMP
   if (omp_in_parallel()) return 1;
 #endif
-  return static_cast<int>(std::clamp<Index>(work / kMinWorkPerThread, 1, gemm_threads()));
+  return static_cast<int>(std::clamp<Index>(work / kMinWorkPerThread, 1, thread_count()));
 }
 
 // Calls body(n, thread) for n in [0, count): on `threads` OpenMP threads (thread ∈ [0, threads)),

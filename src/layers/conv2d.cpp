@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "eigennet/gemm/gemm.hpp"
+#include "eigennet/threads.hpp"
 #include "layers/im2col.hpp"
 #include "gemm/parallel_for.hpp"
 
@@ -63,7 +64,7 @@ void Conv2d<Scalar>::ensure_workspaces(int threads) {
 
 template <typename Scalar>
 void Conv2d<Scalar>::reserve(Index max_batch) {
-  ensure_workspaces(std::max(threads_for(max_batch), gemm_threads()));
+  ensure_workspaces(std::max(threads_for(max_batch), thread_count()));
 }
 
 // x: N×(C_in·H·W) → y: N×(C_out·H_out·W_out).

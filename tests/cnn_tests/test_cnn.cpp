@@ -553,14 +553,14 @@ TEST_CASE_TEMPLATE("conv2d: a batch equals its samples one by one; 1 or 2 thread
   const Matrix<Scalar> x = random_matrix<Scalar>(n, conv.input_size(), 62);
   const Matrix<Scalar> dy = random_matrix<Scalar>(n, conv.output_size(), 63);
   Matrix<Scalar> y(n, conv.output_size()), dx(n, conv.input_size());
-  const int saved_threads = gemm_threads();
+  const ThreadCountScope restore_threads(thread_count());
 
-  set_gemm_threads(1);
+  set_thread_count(1);
   conv.forward(x, y);
   conv.backward(x, y, dy, dx, true);
   const Matrix<Scalar> y1 = y, dx1 = dx, dw1 = conv.weights_gradient(), db1 = conv.bias_gradient();
 
-  set_gemm_threads(2);
+  set_thread_count(2);
   conv.forward(x, y);
   CHECK(y == y1);  // per-sample products do not depend on the thread count
   conv.backward(x, y, dy, dx, true);
@@ -569,7 +569,6 @@ TEST_CASE_TEMPLATE("conv2d: a batch equals its samples one by one; 1 or 2 thread
   CHECK(conv.bias_gradient() == db1);
   conv.backward(x, y, dy, dx, true);  // a second call overwrites, never accumulates
   CHECK(conv.weights_gradient() == dw1);
-  set_gemm_threads(saved_threads);
 
   Matrix<Scalar> y_one(1, conv.output_size());
   for (Index i : {Index(0), Index(7), n - 1}) {

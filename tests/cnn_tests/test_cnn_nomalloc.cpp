@@ -35,8 +35,7 @@ TEST_CASE_TEMPLATE("a CNN training step allocates nothing after the first", Scal
   SoftmaxCrossEntropy<Scalar> loss;
   Sgd<Scalar> sgd(net.parameters(), 0.01);
   Adam<Scalar> adam(net.parameters(), 1e-3);
-  const int saved_threads = gemm_threads();
-  set_gemm_threads(2);
+  const ThreadCountScope two_threads(2);
 
   auto step = [&](Optimizer<Scalar>& opt, Index batch) {
     const Scalar value = net.forward_backward(x.topRows(batch), labels.head(batch), loss);
@@ -55,7 +54,6 @@ TEST_CASE_TEMPLATE("a CNN training step allocates nothing after the first", Scal
       value += step(sgd, 13);
     }
   });
-  set_gemm_threads(saved_threads);
   CHECK(allocated == 0);
   CHECK(std::isfinite(double(value)));
 

@@ -211,7 +211,7 @@ TEST_CASE("shape mismatches throw std::invalid_argument naming both shapes") {
 TEST_CASE_TEMPLATE("gemm seam agrees with Eigen for every transposition, serial and threaded", Scalar, float, double) {
   RandomState rng(11);
   for (Index threads : {1, 2}) {
-    set_gemm_threads(int(threads));
+    set_thread_count(int(threads));
     for (auto dims : {std::array<Index, 3>{1, 1, 1}, std::array<Index, 3>{3, 5, 7}, std::array<Index, 3>{130, 257, 96}}) {
       const Index m = dims[0], n = dims[1], k = dims[2];
       Matrix<Scalar> a(m, k), at(k, m), b(k, n), bt(n, k), c(m, n);
@@ -232,7 +232,7 @@ TEST_CASE_TEMPLATE("gemm seam agrees with Eigen for every transposition, serial 
       CHECK((c - expected).norm() <= tol * 4 * expected.norm());
     }
   }
-  set_gemm_threads(2);
+  set_thread_count(2);
   Matrix<Scalar> a(2, 3), b(4, 2), c(2, 2);
   CHECK_THROWS_AS(gemm<Scalar>(Op::None, Op::None, 1, a, b, 0, c), std::invalid_argument);
 }

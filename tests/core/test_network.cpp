@@ -197,7 +197,7 @@ TEST_CASE_TEMPLATE("a training step allocates nothing after the first", Scalar, 
   Sgd<Scalar> sgd(net.parameters(), 0.01);
   Momentum<Scalar> momentum(net.parameters(), 0.01, 0.9);
   Adam<Scalar> adam(net.parameters(), 1e-3);
-  set_gemm_threads(2);
+  set_thread_count(2);
 
   auto step = [&](Optimizer<Scalar>& opt, Index batch) {
     const Scalar value = net.forward_backward(x.topRows(batch), y.topRows(batch), loss);

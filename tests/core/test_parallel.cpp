@@ -38,11 +38,8 @@ std::vector<NamedBackend> backends() {
 // Restores the default backend and thread count however a test case ends.
 struct RestoreGemm {
   std::shared_ptr<GemmBackend> backend = openblas_gemm_backend();
-  int threads = gemm_threads();
-  ~RestoreGemm() {
-    set_gemm_backend(backend);
-    set_gemm_threads(threads);
-  }
+  ThreadCountScope threads{thread_count()};
+  ~RestoreGemm() { set_gemm_backend(backend); }
 };
 
 }  // namespace
@@ -56,7 +53,7 @@ TEST_CASE_TEMPLATE("every GEMM backend matches Eigen's product on strided blocks
     set_gemm_backend(b.backend);
     CHECK(std::string(gemm_backend_name()) == b.name);
     for (int threads : {1, 2}) {
-      set_gemm_threads(threads);
+      set_thread_count(threads);
       // Large enough to be split over two threads (m·n·k ≥ 2·kMinWorkPerThread) and small ones that are not;
       // k below and above 128 and n below and above 16 (the OpenBLAS backend's two kernels).
       for (auto dims : {std::array<Index, 3>{2, 3, 4}, std::array<Index, 3>{40, 300, 97},
@@ -111,7 +108,7 @@ TEST_CASE_TEMPLATE("optimizer updates split over threads equal the single-thread
     CAPTURE(which);
     std::vector<Matrix<Scalar>> results;
     for (int threads : {1, 2}) {
-      set_gemm_threads(threads);
+      set_thread_count(threads);
       RandomState rng(31);
       Matrix<Scalar> w(rows, cols), g(rows, cols);
       rng.fill_normal(w, 0, 1);
@@ -135,7 +132,7 @@ TEST_CASE_TEMPLATE("optimizer updates split over threads equal the single-thread
     CHECK(results[0] == results[1]);
   }
   // The plain SGD formula, entry by entry, on a tensor large enough to be split.
-  set_gemm_threads(2);
+  set_thread_count(2);
   Matrix<Scalar> w = Matrix<Scalar>::Constant(rows, cols, 1), g(rows, cols);
   for (Index i = 0; i < w.size(); ++i) g.data()[i] = Scalar(i % 7);
   Sgd<Scalar> sgd({{"w", &w, &g}}, 0.5);
@@ -150,7 +147,7 @@ TEST_CASE_TEMPLATE("optimizer updates split over threads equal the single-thread
 
 TEST_CASE("threads_for gives one thread per kMinWorkPerThread, up to the setting, and one inside a parallel loop") {
   RestoreGemm restore;
-  set_gemm_threads(2);
+  set_thread_count(2);
   CHECK(threads_for(0) == 1);
   CHECK(threads_for(2 * kMinWorkPerThread - 1) == 1);
   CHECK(threads_for(2 * kMinWorkPerThread) == 2);
@@ -164,7 +161,7 @@ TEST_CASE("threads_for gives one thread per kMinWorkPerThread, up to the setting
 
 TEST_CASE("an exception thrown inside a parallel loop is rethrown on the calling thread after the loop") {
   RestoreGemm restore;
-  set_gemm_threads(2);
+  set_thread_count(2);
   std::vector<int> ran(8, 0);
   const auto body = [&](Index n, int) {
     ran[static_cast<std::size_t>(n)] = 1;
@@ -176,4 +173,23 @@ TEST_CASE("an exception thrown inside a parallel loop is rethrown on the calling
   std::fill(ran.begin(), ran.end(), 0);
   parallel_for(8, 2, [&](Index n, int) { ran[static_cast<std::size_t>(n)] = 1; });
   CHECK(ran == std::vector<int>(8, 1));
+}
+
+TEST_CASE("ThreadCountScope sets the library's thread count and restores it however the scope ends") {
+  const int before = thread_count();
+  {
+    const ThreadCountScope serial(1);
+    CHECK(thread_count() == 1);
+  }
+  CHECK(thread_count() == before);
+  try {
+    const ThreadCountScope three(3);
+    CHECK(thread_count() == 3);
+    throw std::runtime_error("leaving the scope by an exception");
+  } catch (const std::runtime_error&) {
+  }
+  CHECK(thread_count() == before);
+  set_thread_count(0);  // at least one thread
+  CHECK(thread_count() == 1);
+  set_thread_count(before);
 }

@@ -73,7 +73,7 @@ int main() {
               graph, direct);
 
   std::printf("host-pointer GEMM (float, n×n·n×n), best of 5, CPU (eigen, %d threads) vs cuda_gemm_backend(0):\n",
-              gemm_threads());
+              thread_count());
   const std::shared_ptr<GemmBackend> gpu = cuda_gemm_backend(0.0);
   for (Index size : {64, 128, 256, 512, 1024, 2048}) {
     set_gemm_backend(nullptr);

@@ -23,7 +23,7 @@ TEST_CASE("three epochs of 784→64→32→10 (SGD lr 0.05, batch 100) reach the
   normalize_fixed<float>(train_x);
   normalize_fixed<float>(test_x);
 
-  set_gemm_threads(1);
+  set_thread_count(1);
   // The plain loop, and the same on two DataParallel replicas (the same training up to the
   // order of float sums).
   const auto train = [&](int data_parallel) {

@@ -31,6 +31,7 @@
 #include <omp.h>
 #endif
 
+#include "eigennet/threads.hpp"
 #include "eigennet/train/data_parallel.hpp"
 #include "eigennet/data/batching.hpp"
 #include "eigennet/data/error.hpp"
@@ -259,7 +260,7 @@ int main(int argc, char** argv) {
 
   try {
     o.layers = parse_layers(layers);
-    set_gemm_threads(o.threads);
+    set_thread_count(o.threads);
 #ifdef _OPENMP
     omp_set_num_threads(o.threads);
 #endif

@@ -44,10 +44,7 @@ std::shared_ptr<GemmBackend> openblas_gemm_backend();
 const char* gemm_backend_name();
 
 // The built-in backend: Eigen's blocked GEMM kernels, with packing buffers kept per thread
-// and per shape, so a repeated product allocates nothing; split over OpenMP threads
-// (by rows or columns of C) when the product is large enough to pay for it.
-// Threads used by the built-in backend (default: OpenMP's max threads, 1 without OpenMP).
-void set_gemm_threads(int threads);
-int gemm_threads();
+// and per shape, so a repeated product allocates nothing; split over the library's threads
+// (threads.hpp; by rows or columns of C) when the product is large enough to pay for it.
 
 }  // namespace eigennet

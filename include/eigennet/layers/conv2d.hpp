@@ -21,7 +21,7 @@ namespace eigennet {
 //
 // Per sample, the forward is one GEMM through gemm(): Y_n = W · cols_n + b·1ᵀ, where
 // cols_n = im2col(X_n) is (C_in·kh·kw) × (H_out·W_out) and Y_n, the C_out × (H_out·W_out)
-// matrix, is exactly sample n's row of Y. Samples are split over OpenMP threads (gemm_threads()
+// matrix, is exactly sample n's row of Y. Samples are split over OpenMP threads (thread_count()
 // of them) when the batch is large enough; results do not depend on the thread count.
 // Workspaces are allocated by reserve() (or on the first batch larger than any before), never
 // per step.
