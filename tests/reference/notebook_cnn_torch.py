@@ -18,7 +18,6 @@ double precision: the trajectory that float32 runs, eigennet's and PyTorch's, bo
 Run it with Debian's torch:  /usr/bin/python3 tests/reference/notebook_cnn_torch.py --data DIR
 """
 import argparse
-import gzip
 import os
 import sys
 import time
@@ -27,15 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def read_idx(folder, name, header_bytes):
-    """The payload of folder/name(.gz) after its header, as uint8."""
-    for candidate in (os.path.join(folder, name), os.path.join(folder, name + ".gz")):
-        if os.path.exists(candidate):
-            opener = gzip.open if candidate.endswith(".gz") else open
-            with opener(candidate, "rb") as f:
-                return np.frombuffer(f.read(), dtype=np.uint8, offset=header_bytes)
-    sys.exit("notebook_cnn_torch.py: no %s or %s.gz in %s" % (name, name, folder))
+from idx_files import read_idx
 
 
 def whole_set_normalise(pixels):

@@ -18,22 +18,13 @@ It reads the four IDX .gz (or raw) files itself. Its last line is `test accuracy
 Run it with Debian's numpy:  /usr/bin/python3 tests/reference/notebook_mlp.py --data DIR
 """
 import argparse
-import gzip
 import os
 import sys
 import time
 
 import numpy as np
 
-
-def read_idx(folder, name, header_bytes):
-    """The payload of folder/name(.gz) after its header, as uint8."""
-    for candidate in (os.path.join(folder, name), os.path.join(folder, name + ".gz")):
-        if os.path.exists(candidate):
-            opener = gzip.open if candidate.endswith(".gz") else open
-            with opener(candidate, "rb") as f:
-                return np.frombuffer(f.read(), dtype=np.uint8, offset=header_bytes)
-    sys.exit(f"notebook_mlp.py: no {name} or {name}.gz in {folder}")
+from idx_files import read_idx
 
 
 def whole_set_normalise(pixels):
