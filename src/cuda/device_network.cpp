@@ -120,6 +120,21 @@ struct DeviceNetwork<Scalar>::Impl {
   void forward(Index n);
   void loss_and_gradient(Index n);
   void backward(Index n, bool compute_input_gradient);
+  // Forward, loss and backward of the n rows already uploaded as the batch.
+  void forward_loss_backward(Index n, bool compute_input_gradient) {
+    forward(n);
+    loss_and_gradient(n);
+    backward(n, compute_input_gradient);
+    batch = n;
+  }
+  // One label per row, each a class of the output: throws std::invalid_argument naming `where`.
+  void check_labels(const ConstLabelsRef& labels, Index rows, const std::string& where) const {
+    require_labels(labels.size(), rows, where);
+    for (Index n = 0; n < labels.size(); ++n)
+      if (labels(n) < 0 || labels(n) >= output_size())
+        throw std::invalid_argument(where + ": label " + std::to_string(labels(n)) + " of sample " +
+                                    std::to_string(n) + " is outside [0, " + std::to_string(output_size()) + ")");
+  }
   void update();
   void enqueue_step(Index n);
   void throw_if_diverged();
@@ -342,10 +357,7 @@ void DeviceNetwork<Scalar>::set_training_set(ConstMatrixRef<Scalar> x, ConstLabe
     throw std::invalid_argument("DeviceNetwork::set_training_set: x is " + shape_of(x) + " with " +
                                 std::to_string(labels.size()) + " labels; expected M×" + std::to_string(d.input_size()) +
                                 " and M labels, M > 0");
-  for (Index n = 0; n < labels.size(); ++n)
-    if (labels(n) < 0 || labels(n) >= d.output_size())
-      throw std::invalid_argument("DeviceNetwork::set_training_set: label " + std::to_string(labels(n)) + " of sample " +
-                                  std::to_string(n) + " is outside [0, " + std::to_string(d.output_size()) + ")");
+  d.check_labels(labels, x.rows(), "DeviceNetwork::set_training_set");
   const Matrix<Scalar> x_packed = x;  // a Ref may have a row stride; the device copy has none
   d.training_x = DeviceArray<Scalar>(std::size_t(x.size()), "DeviceNetwork training inputs " + shape_of(x));
   d.training_labels = DeviceArray<std::int32_t>(std::size_t(labels.size()), "DeviceNetwork training labels");
@@ -465,20 +477,11 @@ Scalar DeviceNetwork<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstLa
     throw std::invalid_argument("DeviceNetwork::forward_backward: the squared error needs a target matrix");
   d.check_batch_rows(x.rows(), "forward_backward");
   require_shape(x, x.rows(), d.input_size(), "DeviceNetwork::forward_backward: input X");
-  if (labels.size() != x.rows())
-    throw std::invalid_argument("DeviceNetwork::forward_backward: " + std::to_string(labels.size()) +
-                                " labels for " + std::to_string(x.rows()) + " rows");
-  for (Index n = 0; n < labels.size(); ++n)
-    if (labels(n) < 0 || labels(n) >= d.output_size())
-      throw std::invalid_argument("DeviceNetwork::forward_backward: label " + std::to_string(labels(n)) +
-                                  " is outside [0, " + std::to_string(d.output_size()) + ")");
+  d.check_labels(labels, x.rows(), "DeviceNetwork::forward_backward");
   const Matrix<Scalar> x_packed = x;
   d.copy_to_device(d.activations.front().data(), x_packed.data(), x.size(), "input X");
   d.copy_to_device(d.batch_labels.data(), labels.data(), labels.size(), "labels");
-  d.forward(x.rows());
-  d.loss_and_gradient(x.rows());
-  d.backward(x.rows(), compute_input_gradient);
-  d.batch = x.rows();
+  d.forward_loss_backward(x.rows(), compute_input_gradient);
   return loss();
 }
 
@@ -494,10 +497,7 @@ Scalar DeviceNetwork<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstMa
   const Matrix<Scalar> x_packed = x, targets_packed = targets;
   d.copy_to_device(d.activations.front().data(), x_packed.data(), x.size(), "input X");
   d.copy_to_device(d.batch_targets.data(), targets_packed.data(), targets.size(), "targets");
-  d.forward(x.rows());
-  d.loss_and_gradient(x.rows());
-  d.backward(x.rows(), compute_input_gradient);
-  d.batch = x.rows();
+  d.forward_loss_backward(x.rows(), compute_input_gradient);
   return loss();
 }
 
