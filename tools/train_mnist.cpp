@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "eigennet/data/atomic_file.hpp"
 #include "eigennet/data/checkpoint.hpp"
 #include "eigennet/data/mnist.hpp"
 #include "eigennet/data/split.hpp"
@@ -165,7 +166,7 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
   if (!options.load_path.empty()) {
     try {
       load_checkpoint(parameters, options.load_path);
-    } catch (const DataError& e) {
+    } catch (const CheckpointMismatch& e) {
       throw DataError(std::string(e.what()) + "\n(--load: the checkpoint must come from the same model; this one is " +
                       recipe.name + ", " + architecture_text(model.network) + ")");
     }
@@ -187,6 +188,13 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
   prepare_inputs<Scalar>(dataset.data.test.pixels, settings, test_x);
   if (settings.val_fraction > 0) prepare_inputs<Scalar>(validation_part.pixels, settings, validation_x);
   const LabeledData<Scalar> train(train_x, train_set->labels), test(test_x, dataset.data.test.labels);
+  if (!options.eval_only && settings.batch_size > train.size() && settings.batch_rule != BatchRule::FirstB)
+    std::printf("note: the batch (%lld) is larger than the training set (%lld samples%s): %s\n",
+                (long long)settings.batch_size, (long long)train.size(),
+                settings.val_fraction > 0 ? " after the validation split" : "",
+                settings.batch_rule == BatchRule::ShuffledEpochs
+                    ? "each epoch is one step over the whole set"
+                    : "each step draws the batch from it with replacement");
   const LabeledData<Scalar> validation =
       settings.val_fraction > 0 ? LabeledData<Scalar>(validation_x, validation_part.labels) : LabeledData<Scalar>();
   TrainingHooks<Scalar> hooks;
@@ -277,6 +285,9 @@ int main(int argc, char** argv) {
     const Recipe& recipe = find_recipe(options.recipe);
     const Settings settings = apply_overrides(recipe, overrides);
     set_thread_count(options.threads);
+    // Where the results go is checked before anything is trained.
+    if (!options.save_path.empty()) require_writable_destination(options.save_path, "--save");
+    if (!options.log_path.empty()) require_writable_destination(options.log_path, "--log");
 
     const Clock::time_point start = Clock::now();
     const FoundDataset dataset = find_dataset(options.data_dir);

@@ -96,4 +96,17 @@ void write_file_atomic(const std::string& path, const std::function<void(FileSin
   sync_directory(path);
 }
 
+void require_writable_destination(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path file(path);
+  const fs::path folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  const std::string where = what + " " + path + ": ";
+  if (fs::is_directory(file, ec)) throw DataError(where + "is a folder, not a file name");
+  if (!fs::exists(folder, ec)) throw DataError(where + "the folder " + folder.string() + " does not exist");
+  if (!fs::is_directory(folder, ec)) throw DataError(where + folder.string() + " is not a folder");
+  if (::access(folder.c_str(), W_OK) != 0)
+    throw DataError(where + "the folder " + folder.string() + " is not writable (" + std::strerror(errno) + ")");
+}
+
 }  // namespace eigennet

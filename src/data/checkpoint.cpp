@@ -30,7 +30,7 @@ void load_checkpoint(ParameterList<Scalar>& params, const std::string& path) {
     if (!npz.contains(p.name)) {
       std::string list;
       for (const std::string& key : npz.keys()) list += (list.empty() ? "" : ", ") + key;
-      throw DataError(path + ": no array for parameter '" + p.name + "' (expected shape " +
+      throw CheckpointMismatch(path + ": no array for parameter '" + p.name + "' (expected shape " +
                       shape_of(*p.value) + "); the file has: " + (list.empty() ? "no arrays" : list));
     }
     const NpyArray& array = npz.at(p.name);
@@ -39,7 +39,7 @@ void load_checkpoint(ParameterList<Scalar>& params, const std::string& path) {
     if (!matches) {
       const std::string found = array.shape.size() == 2 ? shape_string(array.shape[0], array.shape[1])
                                                          : array.shape_text() + " (" + std::to_string(array.shape.size()) + "-D)";
-      throw DataError(path + ": parameter '" + p.name + "': expected shape " + shape_of(*p.value) +
+      throw CheckpointMismatch(path + ": parameter '" + p.name + "': expected shape " + shape_of(*p.value) +
                       ", found " + found);
     }
     sources.push_back(&array);
@@ -48,7 +48,7 @@ void load_checkpoint(ParameterList<Scalar>& params, const std::string& path) {
   for (const std::string& key : npz.keys())
     if (names.count(key) == 0) extra += (extra.empty() ? "" : ", ") + key;
   if (!extra.empty())
-    throw DataError(path + ": arrays not in the model: " + extra + " (the model has " +
+    throw CheckpointMismatch(path + ": arrays not in the model: " + extra + " (the model has " +
                     std::to_string(params.size()) + " parameters)");
 
   // A checkpoint of NaN or infinity (a diverged run, a corrupt file) would load and then

@@ -187,6 +187,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
     CHECK(contains(eval.output, "layer0.dense.W"));
     CHECK(contains(eval.output, "785×64"));
     CHECK(contains(eval.output, "785×8"));
+    CHECK(contains(eval.output, "must come from the same model"));  // the hint, for a real mismatch
   }
   SUBCASE("a file that is not a checkpoint: error naming it") {
     const std::string junk = scratch.file("junk.npz");
@@ -195,6 +196,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
     INFO(eval.output);
     CHECK(eval.status == 1);
     CHECK(contains(eval.output, junk));
+    CHECK_FALSE(contains(eval.output, "must come from the same model"));  // not a mismatch
   }
   SUBCASE("the same seed gives the same run; a diverging run stops with exit 2") {
     const CommandResult again =
@@ -236,4 +238,58 @@ TEST_CASE("without --data and without MNIST it trains on Debian's Fashion-MNIST 
   CHECK(r.status == 0);
   CHECK(contains(r.output, "dataset: Fashion-MNIST from /usr/share/datasets/fashion-mnist"));
   final_test_accuracy(r);
+}
+
+TEST_CASE("bad values the tool used to accept: negative std, a batch larger than the data, nowhere to save") {
+  const TempDir scratch;
+  const std::string data = scratch.file("data");
+  write_dataset(data, 50, 20, 28, 28);
+  const std::string run_on_data = tool() + " --recipe practical-mlp --data " + data;
+  const std::string base = run_on_data + " --epochs 1";
+
+  SUBCASE("--init normal:0,-1 is refused, as numpy's normal refuses a negative scale") {
+    const CommandResult r = run_command(base + " --init normal:0,-1");
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK(contains(r.output, "scale (std) must be ≥ 0, got -1"));
+    CHECK_FALSE(contains(r.output, "test accuracy"));
+  }
+  SUBCASE("a batch larger than the training set: a note of what the run does with it") {
+    CommandResult r = run_command(base + " --batch 51");
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(contains(r.output, "note: the batch (51) is larger than the training set (50 samples): each epoch is one "
+                             "step over the whole set"));
+    r = run_command(run_on_data + " --batch 51 --batch-rule random --iters 2");
+    CHECK(r.status == 0);
+    CHECK(contains(r.output, "each step draws the batch from it with replacement"));
+    CHECK_FALSE(contains(run_command(base + " --batch 50").output, "note: the batch"));
+    r = run_command(run_on_data + " --batch 51 --first-batch --iters 2");  // the first 51 of 50: impossible
+    CHECK(r.status == 1);
+    CHECK(contains(r.output, "first-B rule needs batch size 51"));
+  }
+  SUBCASE("--save and --log into a missing folder fail before any data is read or training starts") {
+    for (const char* flag : {"--save", "--log"}) {
+      CAPTURE(flag);
+      const std::string target = scratch.file("no-such-folder/out.file");
+      const CommandResult r = run_command(base + " " + flag + " " + target);
+      INFO(r.output);
+      CHECK(r.status == 1);
+      CHECK(contains(r.output, std::string(flag) + " " + target + ": the folder " + scratch.file("no-such-folder") +
+                                   " does not exist"));
+      CHECK_FALSE(contains(r.output, "dataset:"));  // nothing was loaded, nothing trained
+    }
+    const CommandResult r = run_command(base + " --save " + scratch.path().string());
+    CHECK(r.status == 1);
+    CHECK(contains(r.output, "is a folder, not a file name"));
+  }
+  SUBCASE("--load of an unreadable file: the reader's error, without the same-model hint") {
+    const std::string empty = scratch.file("empty.npz");
+    std::ofstream(empty).close();
+    const CommandResult r = run_command(base + " --load " + empty);
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK(contains(r.output, empty));
+    CHECK_FALSE(contains(r.output, "must come from the same model"));
+  }
 }

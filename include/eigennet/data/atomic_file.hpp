@@ -32,4 +32,9 @@ class FileSink {
 // symbolic link at `path` is replaced by the file, not followed.
 void write_file_atomic(const std::string& path, const std::function<void(FileSink&)>& fill);
 
+// Checks, before any work is done, that write_file_atomic(path) could create the file: its
+// folder exists, is a folder and is writable, and path itself is not a folder. Throws DataError
+// "<what> <path>: …" naming the folder at fault.
+void require_writable_destination(const std::string& path, const std::string& what);
+
 }  // namespace eigennet
