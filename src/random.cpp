@@ -153,7 +153,11 @@ double RandomState::standard_normal() {
 }
 
 // numpy: legacy_normal behind RandomState.normal.
-double RandomState::normal(double loc, double scale) { return loc + scale * standard_normal(); }
+double RandomState::normal(double loc, double scale) {
+  if (!(scale >= 0))  // numpy raises ValueError("scale < 0"), before drawing
+    throw std::invalid_argument("normal: scale (std) must be ≥ 0, got " + std::to_string(scale));
+  return loc + scale * standard_normal();
+}
 
 // numpy: RandomState.randint(low, high, dtype=np.int32) -> _rand_int32 ->
 // random_bounded_uint32_fill with use_masked = True (the legacy generator never uses

@@ -37,7 +37,8 @@ class RandomState {
   // 0 < r² < 1, return one value, cache the other for the next call.
   double standard_normal();
 
-  // numpy: normal(loc, scale) = loc + scale * standard_normal().
+  // numpy: normal(loc, scale) = loc + scale * standard_normal(). A negative (or NaN) scale
+  // throws std::invalid_argument before anything is drawn, as numpy raises.
   double normal(double loc, double scale);
 
   // numpy: randint(low, high, dtype=np.int32): masked rejection on 32-bit draws

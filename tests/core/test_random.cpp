@@ -337,3 +337,13 @@ TEST_CASE("RandomState edge cases behave as numpy's") {
     CHECK_THROWS_AS(rs.permutation(-1), std::invalid_argument);
   }
 }
+
+TEST_CASE("normal with a negative scale throws before drawing, as numpy's raises") {
+  RandomState rng(5), fresh(5);
+  CHECK_THROWS_WITH_AS(rng.normal(0.0, -1.0), doctest::Contains("scale (std) must be ≥ 0, got -1"),
+                       std::invalid_argument);
+  Matrix<double> m(2, 3);
+  CHECK_THROWS_AS(rng.fill_normal(m, 0.0, -0.5), std::invalid_argument);
+  CHECK(rng.normal(0.0, 1.0) == fresh.normal(0.0, 1.0));  // nothing was drawn by the refused calls
+  CHECK(rng.normal(1.0, 0.0) == 1.0);                     // scale 0 is allowed, as in numpy
+}
