@@ -15,7 +15,7 @@ namespace eigennet_test {
 // The value of an environment variable that `meson test` sets; the test fails without it.
 inline std::string require_env(const char* name) {
   const char* value = std::getenv(name);
-  REQUIRE_MESSAGE(value != nullptr, name << " is not set: run these tests through `meson test`");
+  REQUIRE_MESSAGE(value != nullptr, std::string(name) << " is not set: run these tests through `meson test`");
   return value;
 }
 
