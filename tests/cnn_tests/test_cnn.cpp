@@ -577,6 +577,55 @@ TEST_CASE_TEMPLATE("conv2d: a batch equals its samples one by one; 1 or 2 thread
   }
 }
 
+// Above kWeightChunks (8) samples, Conv2d's dW is summed per fixed chunk of consecutive samples
+// (17 samples: chunks of 2 or 3) and then over the chunks; the other tests run batches ≤ 3 or 16.
+// At batch 17: a gradient check in double, and the batch backward against its samples one by one
+// (dW and db the sums of the per-sample gradients, dX the per-sample dX stacked), on 1 and 2
+// threads.
+TEST_CASE("conv2d at batch 17 (chunked dW sum): gradient check in double") {
+  Conv2d<double> conv({2, 6, 5}, 3, 3, 3, 1, 1);
+  randomize(conv, 71);
+  const GradcheckReport report = check_layer<double>(conv, 17);
+  require_pass(report);
+  CHECK(row_for(report, "W").checked > 0);
+  CHECK(row_for(report, "b").checked == 3);
+}
+
+TEST_CASE_TEMPLATE("conv2d at batch 17: backward dW, db are the sums of the per-sample backwards, dX their stack",
+                   Scalar, float, double) {
+  Conv2d<Scalar> conv({3, 7, 6}, 4, 3, 3, 2, 1);
+  randomize(conv, 72);
+  const Index n = 17;
+  const Matrix<Scalar> x = random_matrix<Scalar>(n, conv.input_size(), 73);
+  const Matrix<Scalar> dy = random_matrix<Scalar>(n, conv.output_size(), 74);
+  Matrix<Scalar> y(n, conv.output_size()), dx(n, conv.input_size());
+  const ThreadCountScope restore_threads(thread_count());
+
+  // References: one sample at a time, gradients summed here in double.
+  Matrix<double> dw_sum = Matrix<double>::Zero(conv.weights().rows(), conv.weights().cols());
+  Matrix<double> db_sum = Matrix<double>::Zero(conv.bias().rows(), conv.bias().cols());
+  Matrix<Scalar> dx_stacked(n, conv.input_size());
+  Matrix<Scalar> y_one(1, conv.output_size()), dx_one(1, conv.input_size());
+  for (Index i = 0; i < n; ++i) {
+    conv.forward(x.row(i), y_one);
+    conv.backward(x.row(i), y_one, dy.row(i), dx_one, true);
+    dw_sum += conv.weights_gradient().template cast<double>();
+    db_sum += conv.bias_gradient().template cast<double>();
+    dx_stacked.row(i) = dx_one;
+  }
+
+  const double tol = std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    set_thread_count(threads);
+    conv.forward(x, y);
+    conv.backward(x, y, dy, dx, true);
+    CHECK(max_relative_difference(conv.weights_gradient(), dw_sum) <= tol);
+    CHECK(max_relative_difference(conv.bias_gradient(), db_sum) <= tol);
+    CHECK(max_relative_difference(dx, dx_stacked) <= tol);  // per sample: no sum across samples
+  }
+}
+
 TEST_CASE("shapes are checked when the network is built; errors name the layer and both shapes") {
   Network<float> net;
   auto& conv = net.emplace<Conv2d<float>>(ImageShape{1, 28, 28}, 10, 5);

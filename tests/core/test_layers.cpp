@@ -2,7 +2,12 @@
 // against the explicit concatenation [X, 1]·W.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
+#include <limits>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "eigennet/eigennet.hpp"
 
@@ -114,6 +119,24 @@ TEST_CASE_TEMPLATE("activations by hand", Scalar, float, double) {
   LogSoftmax<Scalar> log_softmax(3);
   log_softmax.forward(x, y);
   CHECK(y(0, 2) == doctest::Approx(3 - std::log(z)).epsilon(1e-6));
+}
+
+// PyTorch's convention at the kink: ReLU's derivative at exactly 0 is 0, so dX is 0 wherever
+// x <= 0 (−0 included) and dY where x > 0. Central differences cannot see this (they straddle
+// the kink), so it is checked by value: a mask x >= 0 would pass dY through at the zeros.
+TEST_CASE_TEMPLATE("relu backward by hand: dX is 0 at x == 0 (and −0), dY where x > 0", Scalar, float, double) {
+  Matrix<Scalar> x(2, 4), y(2, 4), dy(2, 4), dx(2, 4), expected(2, 4);
+  x << -1.5, 0, 2, -0.0,  //
+      0, 3, -2, 0.25;
+  dy << 10, 20, 30, 40,  //
+      50, 60, 70, 80;
+  Relu<Scalar> relu(4);
+  relu.forward(x, y);
+  dx.setConstant(std::numeric_limits<Scalar>::quiet_NaN());  // every entry must be written
+  relu.backward(x, y, dy, dx, true);
+  expected << 0, 0, 30, 0,  //
+      0, 60, 0, 80;
+  CHECK(dx == expected);
 }
 
 TEST_CASE_TEMPLATE("softmax and sigmoid are stable for huge inputs", Scalar, float, double) {
@@ -235,4 +258,58 @@ TEST_CASE_TEMPLATE("gemm seam agrees with Eigen for every transposition, serial 
   set_thread_count(2);
   Matrix<Scalar> a(2, 3), b(4, 2), c(2, 2);
   CHECK_THROWS_AS(gemm<Scalar>(Op::None, Op::None, 1, a, b, 0, c), std::invalid_argument);
+}
+
+// C = alpha·op(A)·op(B) + beta·C for every transposition pair and beta in {0, 1, −0.5}, on every
+// GEMM backend (the built-in Eigen one, and OpenBLAS where built), one and two threads, shapes
+// small and large enough to be split over threads. The reference is Eigen's own product of the
+// untransposed matrices. With beta == 0, C starts as NaN and the NaNs must not come through.
+TEST_CASE_TEMPLATE("gemm: alpha and beta (0, 1, -0.5) for every (op_a, op_b) pair and backend, against Eigen", Scalar,
+                   float, double) {
+  std::vector<std::pair<const char*, std::shared_ptr<GemmBackend>>> backends{{"eigen", nullptr}};
+  if (auto openblas = openblas_gemm_backend()) backends.push_back({"openblas+eigen", openblas});
+  struct RestoreDefaultBackend {  // the default (OpenBLAS where built), however the test ends
+    ~RestoreDefaultBackend() { set_gemm_backend(openblas_gemm_backend()); }
+  } restore_backend;
+  const ThreadCountScope restore_threads(thread_count());
+  const Scalar alpha = Scalar(1.5);
+  const Scalar tol = std::is_same<Scalar, float>::value ? Scalar(1e-5) : Scalar(1e-12);
+  RandomState rng(17);
+  for (const auto& backend : backends) {
+    set_gemm_backend(backend.second);
+    CAPTURE(backend.first);
+    for (int threads : {1, 2}) {
+      set_thread_count(threads);
+      CAPTURE(threads);
+      for (auto dims : {std::array<Index, 3>{1, 1, 1}, std::array<Index, 3>{3, 5, 7}, std::array<Index, 3>{130, 257, 96}}) {
+        const Index m = dims[0], n = dims[1], k = dims[2];
+        CAPTURE(m);
+        Matrix<Scalar> a(m, k), b(k, n), c0(m, n), c(m, n);
+        rng.fill_normal(a, 0, 1);
+        rng.fill_normal(b, 0, 1);
+        rng.fill_normal(c0, 0, 1);
+        const Matrix<Scalar> at = a.transpose(), bt = b.transpose();
+        const Matrix<Scalar> ab = a * b;
+        for (Op op_a : {Op::None, Op::Transpose})
+          for (Op op_b : {Op::None, Op::Transpose})
+            for (Scalar beta : {Scalar(0), Scalar(1), Scalar(-0.5)}) {
+              CAPTURE(int(op_a));
+              CAPTURE(int(op_b));
+              CAPTURE(beta);
+              Matrix<Scalar> expected = alpha * ab;
+              if (beta == Scalar(0)) {
+                c.setConstant(std::numeric_limits<Scalar>::quiet_NaN());  // ignored when beta == 0
+              } else {
+                c = c0;
+                expected += beta * c0;
+              }
+              const Matrix<Scalar>& a_arg = op_a == Op::None ? a : at;
+              const Matrix<Scalar>& b_arg = op_b == Op::None ? b : bt;
+              gemm<Scalar>(op_a, op_b, alpha, a_arg, b_arg, beta, c);
+              REQUIRE(c.allFinite());
+              CHECK((c - expected).norm() <= tol * expected.norm());
+            }
+      }
+    }
+  }
 }

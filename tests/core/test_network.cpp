@@ -123,6 +123,79 @@ TEST_CASE("momentum and Adam updates match their formulas on one tensor") {
   CHECK(w(0, 1) == doctest::Approx(-2.1));
 }
 
+// Nesterov momentum, PyTorch's form: v ← μ·v + g;  W ← W − ε·(g + μ·v). Three steps with a
+// different gradient each time, worked by hand (ε = 0.1, μ = 0.9, W₀ = [1, −2]):
+//   g₁ = [0.5, 1]:    v₁ = [0.5, 1];        g₁ + μv₁ = [0.95, 1.9];      W₁ = [0.905, −2.19]
+//   g₂ = [−1, 0.25]:  v₂ = [−0.55, 1.15];   g₂ + μv₂ = [−1.495, 1.285];  W₂ = [1.0545, −2.3185]
+//   g₃ = [2, −0.5]:   v₃ = [1.505, 0.535];  g₃ + μv₃ = [3.3545, −0.0185]; W₃ = [0.71905, −2.31665]
+// Plain momentum (W ← W − ε·v) gives W₁ = [0.95, −2.1] already, so the two must differ.
+TEST_CASE("Nesterov momentum: three steps equal W ← W − ε·(g + μ·v) by hand, and differ from plain momentum") {
+  Matrix<double> w(1, 2), g(1, 2), w_plain(1, 2), g_plain(1, 2);
+  w << 1.0, -2.0;
+  w_plain = w;
+  Momentum<double> nesterov(ParameterList<double>{{"w", &w, &g}}, 0.1, 0.9, true);
+  Momentum<double> plain(ParameterList<double>{{"w", &w_plain, &g_plain}}, 0.1, 0.9, false);
+  const double gradients[3][2] = {{0.5, 1.0}, {-1.0, 0.25}, {2.0, -0.5}};
+  const double expected[3][2] = {{0.905, -2.19}, {1.0545, -2.3185}, {0.71905, -2.31665}};
+  for (int t = 0; t < 3; ++t) {
+    CAPTURE(t + 1);
+    g << gradients[t][0], gradients[t][1];
+    g_plain = g;
+    nesterov.step();
+    plain.step();
+    CHECK(w(0, 0) == doctest::Approx(expected[t][0]).epsilon(1e-12));
+    CHECK(w(0, 1) == doctest::Approx(expected[t][1]).epsilon(1e-12));
+    CHECK((w - w_plain).cwiseAbs().maxCoeff() > 1e-3);  // Nesterov is not plain momentum
+  }
+}
+
+// Adam beyond its first step, against its closed form in double: after t steps
+//   m_t = (1−β1)·Σ_{i≤t} β1^(t−i)·g_i,  v_t = (1−β2)·Σ_{i≤t} β2^(t−i)·g_i²,
+//   m̂ = m_t/(1−β1^t),  v̂ = v_t/(1−β2^t),  W ← W − ε·m̂/(√v̂ + eps).
+// The sums are written out here, not recursed, so this is independent of the library's update.
+TEST_CASE("Adam: three steps with changing gradients equal the bias-corrected closed form") {
+  const double lr = 0.1, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  Matrix<double> w(1, 3), g(1, 3);
+  w << 1.0, -2.0, 0.5;
+  Matrix<double> expected = w;
+  Adam<double> adam(ParameterList<double>{{"w", &w, &g}}, lr, beta1, beta2, eps);
+  const double gradients[3][3] = {{0.5, 1.0, -0.2}, {-1.0, 0.25, -0.2}, {2.0, -0.5, 3.0}};
+  for (int t = 1; t <= 3; ++t) {
+    CAPTURE(t);
+    g << gradients[t - 1][0], gradients[t - 1][1], gradients[t - 1][2];
+    adam.step();
+    for (int j = 0; j < 3; ++j) {
+      double m = 0, v = 0;
+      for (int i = 1; i <= t; ++i) {
+        m += (1 - beta1) * std::pow(beta1, t - i) * gradients[i - 1][j];
+        v += (1 - beta2) * std::pow(beta2, t - i) * gradients[i - 1][j] * gradients[i - 1][j];
+      }
+      const double m_hat = m / (1 - std::pow(beta1, t)), v_hat = v / (1 - std::pow(beta2, t));
+      expected(0, j) -= lr * m_hat / (std::sqrt(v_hat) + eps);
+      CAPTURE(j);
+      CHECK(w(0, j) == doctest::Approx(expected(0, j)).epsilon(1e-12));
+    }
+  }
+}
+
+// With a constant gradient g the bias correction cancels exactly: m̂ = g and v̂ = g² at every
+// step, so each step moves W by ε·g/(|g| + eps) ≈ ε·sign(g). By hand: W₀ = [1, −2], g = [0.5, −4],
+// ε = 0.1: W₁ = [0.9, −1.9], W₂ = [0.8, −1.8], W₃ = [0.7, −1.7]. Without the correction step 2
+// would move by 0.19/√0.001999 ≈ 4.2·ε; with step 1's correction kept, by 1.9/√1.999 ≈ 1.34·ε.
+TEST_CASE("Adam: a constant gradient moves W by ε·sign(g) at steps 1, 2 and 3 (bias correction)") {
+  Matrix<double> w(1, 2), g(1, 2);
+  w << 1.0, -2.0;
+  Adam<double> adam(ParameterList<double>{{"w", &w, &g}}, 0.1);
+  g << 0.5, -4.0;
+  const double expected[3][2] = {{0.9, -1.9}, {0.8, -1.8}, {0.7, -1.7}};
+  for (int t = 0; t < 3; ++t) {
+    CAPTURE(t + 1);
+    adam.step();
+    CHECK(w(0, 0) == doctest::Approx(expected[t][0]).epsilon(1e-6));
+    CHECK(w(0, 1) == doctest::Approx(expected[t][1]).epsilon(1e-6));
+  }
+}
+
 TEST_CASE("ExponentialDecay: ε_t = ε·γ^(t / steps_per_decay) before step t+1, set on the inner optimizer") {
   // SGD on one weight with gradient 1: each step lowers w by exactly the rate it used.
   Matrix<double> w(1, 1), g(1, 1);
