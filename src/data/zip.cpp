@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 
 #include "eigennet/data/error.hpp"
 #include "limits.hpp"
@@ -226,6 +227,10 @@ std::vector<ZipEntry> parse_zip(const std::string& bytes, const std::string& pat
   require_available(dir_size, bytes.size() - dir_offset, path + ": truncated ZIP archive: central directory");
 
   std::vector<ZipEntry> entries;
+  // Where each entry's data lies (start → end): entries sharing bytes are refused, as Python's
+  // zipfile refuses them; otherwise a small archive naming one stream many times could inflate
+  // to the square of its size, each entry within its own limit.
+  std::map<std::uint64_t, std::uint64_t> spans;
   std::size_t pos = static_cast<std::size_t>(dir_offset);
   for (std::uint64_t i = 0; i < count; ++i) {
     if (r.u32(pos, "central directory entry") != kCentralHeader)
@@ -275,6 +280,12 @@ std::vector<ZipEntry> parse_zip(const std::string& bytes, const std::string& pat
         static_cast<std::size_t>(local) + 30 + r.u16(local + 26, "name length") + r.u16(local + 28, "extra length");
     r.get(data_start, 0, "entry data");
     require_available(compressed, bytes.size() - data_start, path + ": entry '" + entry.name + "' is truncated");
+    const std::uint64_t data_end = data_start + compressed;
+    const auto after = spans.lower_bound(data_start);
+    if ((after != spans.end() && after->first < data_end) || (after != spans.begin() && std::prev(after)->second > data_start))
+      r.fail("entry '" + entry.name + "': its data (bytes " + std::to_string(data_start) + " to " +
+             std::to_string(data_end) + ") overlaps another entry's");
+    spans.emplace(data_start, data_end);
     if (method == 0) {
       if (compressed != uncompressed)
         r.fail("entry '" + entry.name + "' is stored but its sizes differ");

@@ -78,3 +78,13 @@ TEST_CASE("IDX: declared dimensions are checked against the data before it is al
     CHECK(msg == path + ": dimensions 0×4294967295×4294967295 are too large");
   }
 }
+
+TEST_CASE(".npz: two entries sharing one stream of data are refused (overlapping entries)") {
+  const std::string path = corpus("npz/overlapping.npz");  // V.npy's record points at W.npy's data
+  const std::string msg = message_of<DataError>([&] { load_npz(path); });
+  INFO(msg);
+  CHECK(contains(msg, path + ": entry 'V.npy': its data (bytes "));
+  CHECK(contains(msg, ") overlaps another entry's"));
+  // The same two arrays written as a normal archive load.
+  CHECK_NOTHROW(load_npz(corpus("npz/plain.npz")));
+}

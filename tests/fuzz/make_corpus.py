@@ -60,6 +60,17 @@ def with_declared_size(archive, uncompressed):
     return bytes(data)
 
 
+def with_shared_data(archive):
+    """`archive` (two entries) with the second entry's central-directory record pointing at the
+    first entry's local header: two names for one stream of data (overlapping entries, the
+    building block of a ZIP bomb whose output grows with the square of its size)."""
+    data = bytearray(archive)
+    first = data.index(b'PK\x01\x02')
+    second = data.index(b'PK\x01\x02', first + 4)
+    struct.pack_into('<I', data, second + 42, struct.unpack_from('<I', data, first + 42)[0])
+    return bytes(data)
+
+
 a = (np.arange(6, dtype=np.float64) / 7).reshape(2, 3)
 labels = idx(0x08, [3], bytes([1, 2, 3]))
 images = idx(0x08, [2, 2, 2], bytes(range(8)))
@@ -96,3 +107,5 @@ put('npz', 'shape_overflow.npz', npz({'x.npy': npy_with_header(
 put('npz', 'header_too_long.npz', npz({'x.npy': header_too_long}, compress=True))
 # A deflated entry declaring 2.28 GB uncompressed for its few hundred bytes.
 put('npz', 'declared_2g.npz', with_declared_size(npz({'W.npy': npy(a)}, compress=True), 0x88000000))
+# Two entries, one stream of data.
+put('npz', 'overlapping.npz', with_shared_data(npz({'W.npy': npy(a), 'V.npy': npy(a)})))
