@@ -316,6 +316,17 @@ auto promoted(const Subject& subject) -> decltype(subject.to_double()) {
   }
 }
 
+// Float-vs-double rows for every parameter gradient and for dL/dX, after both backwards ran at
+// the same point.
+void append_float_vs_double(GradcheckReport& report, const std::string& subject, const ParameterList<float>& parameters,
+                            const ParameterList<double>& parameters64, const Matrix<float>& dx,
+                            const Matrix<double>& dx64, double tolerance) {
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    report.rows.push_back(
+        compare_with_double(subject, parameters[i].name, *parameters[i].gradient, *parameters64[i].gradient, tolerance));
+  report.rows.push_back(compare_with_double(subject, "X", dx, dx64, tolerance));
+}
+
 // Rows of a check made on the double copy say so.
 GradcheckReport in_double(GradcheckReport report) {
   for (GradcheckRow& row : report.rows) row.subject += " in double";
@@ -379,13 +390,8 @@ GradcheckReport check_network_any(Network<Scalar>& network, ConstMatrixRef<Scala
         // Both backwards at the same point.
         network.forward_backward(x, target, loss, true);
         network64->forward_backward(x64, target64, *loss64, true);
-        const auto parameters = network.parameters();
-        const auto parameters64 = network64->parameters();
-        for (std::size_t i = 0; i < parameters.size(); ++i)
-          report.rows.push_back(compare_with_double("network", parameters[i].name, *parameters[i].gradient,
-                                                    *parameters64[i].gradient, options.float_vs_double_tolerance));
-        report.rows.push_back(compare_with_double("network", "X", network.input_gradient(),
-                                                  network64->input_gradient(), options.float_vs_double_tolerance));
+        append_float_vs_double(report, "network", network.parameters(), network64->parameters(),
+                               network.input_gradient(), network64->input_gradient(), options.float_vs_double_tolerance);
         return report;
       }
     }
@@ -420,12 +426,8 @@ GradcheckReport check_layer(Layer<Scalar>& layer, ConstMatrixRef<Scalar> x, cons
       layer.backward(x, y, dy, dx, true);
       layer64->forward(x64, y64);
       layer64->backward(x64, y64, dy.cast<double>(), dx64, true);
-      const auto parameters = layer.parameters();
-      const auto parameters64 = layer64->parameters();
-      for (std::size_t i = 0; i < parameters.size(); ++i)
-        report.rows.push_back(compare_with_double(layer.describe(), parameters[i].name, *parameters[i].gradient,
-                                                  *parameters64[i].gradient, options.float_vs_double_tolerance));
-      report.rows.push_back(compare_with_double(layer.describe(), "X", dx, dx64, options.float_vs_double_tolerance));
+      append_float_vs_double(report, layer.describe(), layer.parameters(), layer64->parameters(), dx, dx64,
+                             options.float_vs_double_tolerance);
       return report;
     }
   }
