@@ -13,11 +13,22 @@
 // the rows, forward, loss (checked for NaN/Inf), backward, SGD update. With --rule epochs a
 // block is one whole epoch (a fresh permutation of the training set, then every batch of it).
 //
-// Exit codes: 0 ok; 1 bad input (data not found, shapes); 2 training diverged; CLI11's codes
-// for a bad command line.
+// --device cuda (builds with -Dcuda): the same step on the GPU through cuda::DeviceNetwork — the
+// training set uploaded once, the batch indices drawn on the host by the same BatchSampler and
+// uploaded each step, the whole step replayed as one CUDA graph (--no-graph: direct launches);
+// a timed block ends with synchronize(), so it counts the device's work. The loss is checked on
+// the device every step and read at each block's end. Where no GPU answers it exits 1 with
+// query_device()'s reason.
+// --gemm cuda: the CPU training loop with the host-pointer backend cuda_gemm_backend(min_flops)
+// (--cuda-min-flops; default kCudaGemmCrossoverFlops): products of at least that many flops are
+// copied to the GPU, smaller ones stay on the CPU.
+//
+// Exit codes: 0 ok; 1 bad input (data not found, shapes) or no usable GPU for --device cuda /
+// --gemm cuda; 2 training diverged; CLI11's codes for a bad command line.
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -43,7 +54,12 @@
 #include "eigennet/model/loss.hpp"
 #include "eigennet/model/network.hpp"
 #include "eigennet/train/optimizer.hpp"
+#include "eigennet/train/train.hpp"
 #include "eigennet/layers/relu.hpp"
+#include "eigennet/cuda/device.hpp"
+#ifdef EIGENNET_HAVE_CUDA
+#include "eigennet/cuda/device_network.hpp"
+#endif
 #include "../dtype.hpp"
 // Every malloc-family call of the process is counted (also std::vector, std::string and OpenMP,
 // not only Eigen): the test suite's counter, one implementation for both.
@@ -76,6 +92,9 @@ struct Options {
   unsigned seed = 0;
   std::string gemm = "default";
   bool data_parallel = false;  // split the batch over replicas (DataParallel) instead of each product
+  std::string device = "cpu";  // cpu | cuda (DeviceNetwork)
+  bool graph = true;           // --device cuda: replay the step as a CUDA graph (--no-graph: direct launches)
+  double cuda_min_flops = -1;  // --gemm cuda: the backend's crossover (< 0: kCudaGemmCrossoverFlops)
 };
 
 // The training inputs (N×D, pixels/255) and labels; random data of MNIST's shape on request.
@@ -133,17 +152,23 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+// The MLP: dense layers (He-normal weights, zero biases) with ReLU between them.
+template <typename Scalar>
+void add_layers(Network<Scalar>& net, const Options& o) {
+  RandomState init_rng(o.seed);
+  for (std::size_t i = 0; i + 1 < o.layers.size(); ++i) {
+    initialize(net.template emplace<Dense<Scalar>>(o.layers[i], o.layers[i + 1]), init_rng, {InitScheme::He});
+    if (i + 2 < o.layers.size()) net.template emplace<Relu<Scalar>>(o.layers[i + 1]);
+  }
+}
+
 template <typename Scalar>
 int run(const Options& o) {
   TrainingSet<Scalar> data = load_training_set<Scalar>(o);
   const Index n = data.x.rows();
 
   Network<Scalar> net;
-  RandomState init_rng(o.seed);
-  for (std::size_t i = 0; i + 1 < o.layers.size(); ++i) {
-    initialize(net.template emplace<Dense<Scalar>>(o.layers[i], o.layers[i + 1]), init_rng, {InitScheme::He});
-    if (i + 2 < o.layers.size()) net.template emplace<Relu<Scalar>>(o.layers[i + 1]);
-  }
+  add_layers(net, o);
   net.reserve(o.batch);
   SoftmaxCrossEntropy<Scalar> loss;
   Sgd<Scalar> sgd(net.parameters(), o.learning_rate);
@@ -178,13 +203,13 @@ int run(const Options& o) {
 
   std::vector<double> seconds;
   seconds.reserve(static_cast<std::size_t>(o.blocks));
-  const long allocations_before = eigennet_test::allocations();
+  const long allocations_before = eigennet_test::counts_allocations ? eigennet_test::allocations() : 0;
   for (int b = 0; b < o.blocks; ++b) {
     const auto start = Clock::now();
     for (Index s = 0; s < steps_per_block; ++s) step(sampler);
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
-  const long allocated = eigennet_test::allocations() - allocations_before;
+  const long allocated = eigennet_test::counts_allocations ? eigennet_test::allocations() - allocations_before : 0;
   const long timed_steps = long(steps_per_block) * o.blocks;
 
   rusage usage{};
@@ -193,8 +218,9 @@ int run(const Options& o) {
   out.precision(9);
   out << "{\"impl\": \"eigennet\", \"threads\": " << o.threads
       << ", \"dtype\": " << json_string(tools::numpy_dtype_name(tools::dtype_of<Scalar>()))
-      << ", \"gemm\": " << json_string(gemm_backend_name())
-      << ", \"parallel\": " << json_string(o.data_parallel ? "data" : "gemm") << ", \"steps_per_block\": " << steps_per_block
+      << ", \"gemm\": " << json_string(gemm_backend_name());
+  if (o.gemm == "cuda") out << ", \"cuda_min_flops\": " << (o.cuda_min_flops < 0 ? kCudaGemmCrossoverFlops : o.cuda_min_flops);
+  out << ", \"parallel\": " << json_string(o.data_parallel ? "data" : "gemm") << ", \"steps_per_block\": " << steps_per_block
       << ", \"block_seconds\": [";
   for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
   out << "], \"timed_steps\": " << timed_steps << ", \"allocations\": ";
@@ -207,6 +233,77 @@ int run(const Options& o) {
   std::cout << out.str() << std::endl;
   return 0;
 }
+
+#ifdef EIGENNET_HAVE_CUDA
+// --device cuda: the same network, initial weights, data and batch draws as run(), trained on the
+// GPU by cuda::DeviceNetwork (SGD, softmax cross-entropy). The host draws each batch's indices
+// with the same BatchSampler as the CPU run; step() uploads them and replays the captured step.
+// A block's time ends after synchronize(), so it includes the device's work. At least 3 warm-up
+// steps run whatever --warmup says: the first step of a batch size runs directly and the second
+// captures the graph; both stay out of the timed blocks.
+template <typename Scalar>
+int run_cuda(const Options& o) {
+  TrainingSet<Scalar> data = load_training_set<Scalar>(o);
+  const Index n = data.x.rows();
+  Network<Scalar> net;
+  add_layers(net, o);
+
+  cuda::DeviceOptions options;
+  options.max_batch = o.batch;
+  options.loss.kind = cuda::DeviceLoss::Kind::SoftmaxCrossEntropy;
+  options.optimizer.kind = cuda::DeviceOptimizer::Kind::Sgd;
+  options.optimizer.learning_rate = o.learning_rate;
+  options.graph = o.graph;
+  cuda::DeviceNetwork<Scalar> device(net, options);
+  device.set_training_set(data.x, data.labels);
+
+  const bool epochs = o.rule == "epochs";
+  const BatchRule rule = epochs ? BatchRule::ShuffledEpochs : BatchRule::WithReplacement;
+  RandomState batch_rng(o.seed + 2);
+  BatchSampler warmup_sampler(n, o.batch, rule, batch_rng);
+  const int warmup = std::max(o.warmup, 3);
+  for (int i = 0; i < warmup; ++i) device.step(warmup_sampler.next());
+  device.synchronize();
+  BatchSampler sampler(n, o.batch, rule, batch_rng);
+  const Index steps_per_block = epochs ? sampler.batches_per_epoch() : o.steps;
+
+  std::vector<double> seconds;
+  seconds.reserve(static_cast<std::size_t>(o.blocks));
+  const std::size_t device_allocations_before = cuda::device_allocation_count();
+  const long allocations_before = eigennet_test::counts_allocations ? eigennet_test::allocations() : 0;
+  for (int b = 0; b < o.blocks; ++b) {
+    const auto start = Clock::now();
+    for (Index s = 0; s < steps_per_block; ++s) device.step(sampler.next());
+    device.synchronize();  // throws TrainingDiverged after a NaN/Inf loss in this block
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  const long allocated = eigennet_test::counts_allocations ? eigennet_test::allocations() - allocations_before : 0;
+  const std::size_t device_allocated = cuda::device_allocation_count() - device_allocations_before;
+  const long timed_steps = long(steps_per_block) * o.blocks;
+  const Scalar last_loss = device.loss();
+
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::ostringstream out;
+  out.precision(9);
+  out << "{\"impl\": \"eigennet-cuda\", \"threads\": " << o.threads
+      << ", \"dtype\": " << json_string(tools::numpy_dtype_name(tools::dtype_of<Scalar>()))
+      << ", \"gemm\": " << json_string(o.graph ? "cublas, step in a CUDA graph" : "cublas, direct launches")
+      << ", \"device\": " << json_string(cuda::query_device().name) << ", \"parallel\": \"device\""
+      << ", \"graphs_captured\": " << device.graphs_captured() << ", \"warmup_steps\": " << warmup
+      << ", \"steps_per_block\": " << steps_per_block << ", \"block_seconds\": [";
+  for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
+  out << "], \"timed_steps\": " << timed_steps << ", \"allocations\": ";
+  if (eigennet_test::counts_allocations)
+    out << allocated << ", \"allocations_per_step\": " << double(allocated) / double(timed_steps);
+  else
+    out << "null, \"allocations_per_step\": null";
+  out << ", \"device_allocations\": " << device_allocated << ", \"maxrss_kb\": " << usage.ru_maxrss
+      << ", \"final_loss\": " << double(last_loss) << ", \"data\": " << json_string(data.source) << "}";
+  std::cout << out.str() << std::endl;
+  return 0;
+}
+#endif
 
 std::vector<Index> parse_layers(const std::string& text) {
   std::vector<Index> sizes;
@@ -254,8 +351,17 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "seed of the initial weights and the batch draws")->capture_default_str();
   app.add_flag("--data-parallel", o.data_parallel,
                "split each batch over --threads network replicas (DataParallel) instead of splitting each product");
-  app.add_option("--gemm", o.gemm, "GEMM backend: default (the build's), eigen, or openblas (built with -Dblas)")
-      ->check(CLI::IsMember({"default", "eigen", "openblas"}))->capture_default_str();
+  app.add_option("--gemm", o.gemm,
+                 "GEMM backend: default (the build's), eigen, openblas (built with -Dblas), or cuda (the host-pointer "
+                 "cuBLAS backend, built with -Dcuda; products of at least --cuda-min-flops go to the GPU)")
+      ->check(CLI::IsMember({"default", "eigen", "openblas", "cuda"}))->capture_default_str();
+  app.add_option("--cuda-min-flops", o.cuda_min_flops,
+                 "--gemm cuda: 2·m·n·k from which a product goes to the GPU (default: kCudaGemmCrossoverFlops)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", o.device,
+                 "cpu, or cuda: the step on the GPU (cuda::DeviceNetwork; needs a build with -Dcuda and a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  app.add_flag("--no-graph{false}", o.graph, "--device cuda: launch each step's kernels directly, no CUDA graph");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -273,6 +379,34 @@ int main(int argc, char** argv) {
       }
       set_gemm_backend(backend);
     }
+    if (o.device == "cuda" || o.gemm == "cuda") {
+      const cuda::DeviceInfo& info = cuda::query_device();
+      if (!info.available) {
+        std::cerr << "eigennet-bench: " << (o.device == "cuda" ? "--device cuda" : "--gemm cuda")
+                  << ": no usable GPU: " << info.reason << "\n";
+        return 1;
+      }
+    }
+    if (o.gemm == "cuda") {
+      if (o.device == "cuda") {
+        std::cerr << "eigennet-bench: --gemm cuda is the host-pointer backend of the CPU loop; with --device cuda "
+                     "every product already runs on the GPU\n";
+        return 1;
+      }
+      set_gemm_backend(cuda_gemm_backend(o.cuda_min_flops < 0 ? kCudaGemmCrossoverFlops : o.cuda_min_flops));
+    }
+    if (o.device == "cuda") {
+      if (o.data_parallel) {
+        std::cerr << "eigennet-bench: --data-parallel is for the CPU loop, not --device cuda\n";
+        return 1;
+      }
+#ifdef EIGENNET_HAVE_CUDA
+      return tools::with_dtype(tools::parse_dtype(o.dtype), [&](auto tag) { return run_cuda<decltype(tag)>(o); });
+#else
+      std::cerr << "eigennet-bench: --device cuda: this program was compiled without EIGENNET_HAVE_CUDA\n";
+      return 1;
+#endif
+    }
     return tools::with_dtype(tools::parse_dtype(o.dtype), [&](auto tag) { return run<decltype(tag)>(o); });
   } catch (const std::invalid_argument& e) {
     std::cerr << "eigennet-bench: " << e.what() << "\n";
@@ -281,6 +415,9 @@ int main(int argc, char** argv) {
     std::cerr << "eigennet-bench: " << e.what() << "\n";
     return 1;
   } catch (const Diverged& e) {
+    std::cerr << "eigennet-bench: " << e.what() << "\n";
+    return 2;
+  } catch (const TrainingDiverged& e) {  // --device cuda
     std::cerr << "eigennet-bench: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
