@@ -1,0 +1,256 @@
+// cuda-gemm-bound: the GEMM-only bound of an MLP training step on the GPU, measured with cuBLAS.
+//
+// The GPU counterpart of gemm-bound (gemm_bound.cpp): it times exactly the products that
+// cuda::DeviceNetwork performs in one training step of the same MLP (src/cuda/device_network.cpp),
+// with the same row-major layouts and transpositions (through the transpose identity, as
+// src/cuda/runtime.cpp's gemm_rows), and nothing else: no gather, bias row, ReLU, softmax or
+// update. Per dense layer in→out, batch B:
+//
+//   forward    Y[B×out]  = X[B×in] · W[in×out]        (NN, beta 1: Y holds the bias rows)
+//   backward   dW[in×out] = Xᵀ · dY[B×out]            (TN, beta 0)
+//              dX[B×in]  = dY · Wᵀ                     (NT, beta 0; not for the first layer)
+//
+// The step's products are captured once in a CUDA graph (as DeviceNetwork captures its whole
+// step) and replayed; a timed block ends with cudaStreamSynchronize. --no-graph launches them
+// directly instead. cuBLAS's default math (no TF32) unless --tf32, as DeviceNetwork.
+//
+// It takes the same flags as eigennet-bench and prints one JSON line of the same form. Without a
+// usable GPU it exits 1 with query_device()'s reason.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "eigennet/cuda/device.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::vector<long> layers{784, 1000, 10};
+  long batch = 40;
+  std::string dtype = "float32";
+  std::string rule = "random";
+  int warmup = 5, steps = 50, blocks = 7, threads = 1;
+  long samples = 60000;  // training-set size (rule epochs: steps per block = ceil(samples/batch))
+  bool graph = true;
+  bool tf32 = false;
+};
+
+void check(cudaError_t status, const std::string& what) {
+  if (status != cudaSuccess)
+    throw std::runtime_error(what + ": " + cudaGetErrorName(status) + ": " + cudaGetErrorString(status));
+}
+void check(cublasStatus_t status, const std::string& what) {
+  if (status != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(what + ": cuBLAS status " + std::to_string(int(status)));
+}
+
+cublasOperation_t op(bool transpose) { return transpose ? CUBLAS_OP_T : CUBLAS_OP_N; }
+
+// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C  ⇔  column-major Cᵀ = op(B)ᵀ·op(A)ᵀ.
+void gemm_rows(cublasHandle_t h, bool ta, bool tb, long m, long n, long k, float alpha, const float* a, long lda,
+               const float* b, long ldb, float beta, float* c, long ldc) {
+  check(cublasSgemm(h, op(tb), op(ta), int(n), int(m), int(k), &alpha, b, int(ldb), a, int(lda), &beta, c, int(ldc)),
+        "cublasSgemm");
+}
+void gemm_rows(cublasHandle_t h, bool ta, bool tb, long m, long n, long k, double alpha, const double* a, long lda,
+               const double* b, long ldb, double beta, double* c, long ldc) {
+  check(cublasDgemm(h, op(tb), op(ta), int(n), int(m), int(k), &alpha, b, int(ldb), a, int(lda), &beta, c, int(ldc)),
+        "cublasDgemm");
+}
+
+// A device buffer filled with uniform values in [-0.5, 0.5).
+template <typename Scalar>
+class Buffer {
+ public:
+  Buffer(std::size_t count, std::mt19937& gen) {
+    std::uniform_real_distribution<double> uniform(-0.5, 0.5);
+    std::vector<Scalar> host(count);
+    for (auto& e : host) e = Scalar(uniform(gen));
+    check(cudaMalloc(reinterpret_cast<void**>(&data_), count * sizeof(Scalar)), "cudaMalloc");
+    check(cudaMemcpy(data_, host.data(), count * sizeof(Scalar), cudaMemcpyHostToDevice), "cudaMemcpy");
+  }
+  ~Buffer() { cudaFree(data_); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Scalar* get() const { return data_; }
+
+ private:
+  Scalar* data_ = nullptr;
+};
+
+template <typename Scalar>
+struct LayerBuffers {
+  long in, out;
+  Buffer<Scalar> x, w, y, dy, dw, dx;
+  LayerBuffers(long in_, long out_, long b, std::mt19937& gen)
+      : in(in_), out(out_), x(b * in, gen), w((in + 1) * out, gen), y(b * out, gen), dy(b * out, gen),
+        dw((in + 1) * out, gen), dx(b * in, gen) {}
+};
+
+template <typename Scalar>
+int run(const Options& o) {
+  std::mt19937 gen(1);
+  std::vector<std::unique_ptr<LayerBuffers<Scalar>>> layers;
+  for (std::size_t i = 0; i + 1 < o.layers.size(); ++i)
+    layers.push_back(std::make_unique<LayerBuffers<Scalar>>(o.layers[i], o.layers[i + 1], o.batch, gen));
+
+  cudaStream_t stream = nullptr;
+  cublasHandle_t handle = nullptr;
+  void* workspace = nullptr;
+  const std::size_t workspace_bytes = std::size_t(32) << 20;  // as DeviceNetwork's context (runtime.cpp)
+  check(cudaStreamCreate(&stream), "cudaStreamCreate");
+  check(cublasCreate(&handle), "cublasCreate");
+  check(cublasSetStream(handle, stream), "cublasSetStream");
+  check(cudaMalloc(&workspace, workspace_bytes), "cudaMalloc (cuBLAS workspace)");
+  check(cublasSetWorkspace(handle, workspace, workspace_bytes), "cublasSetWorkspace");
+  check(cublasSetMathMode(handle, o.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+
+  auto step = [&](long b) {
+    for (auto& l : layers)
+      gemm_rows(handle, false, false, b, l->out, l->in, Scalar(1), l->x.get(), l->in, l->w.get(), l->out, Scalar(1),
+                l->y.get(), l->out);
+    for (std::size_t i = layers.size(); i-- > 0;) {
+      auto& l = *layers[i];
+      gemm_rows(handle, true, false, l.in, l.out, b, Scalar(1), l.x.get(), l.in, l.dy.get(), l.out, Scalar(0),
+                l.dw.get(), l.out);
+      if (i > 0)
+        gemm_rows(handle, false, true, b, l.in, l.out, Scalar(1), l.dy.get(), l.out, l.w.get(), l.out, Scalar(0),
+                  l.dx.get(), l.in);
+    }
+  };
+
+  const bool epochs = o.rule == "epochs";
+  const long full_steps = epochs ? o.samples / o.batch : o.steps;
+  const long rest = epochs ? o.samples % o.batch : 0;  // the smaller last batch of an epoch
+  // One step directly first (loads the kernels, outside any capture), then one graph per batch size.
+  step(o.batch);
+  if (rest > 0) step(rest);
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after the first step");
+  cudaGraphExec_t full_graph = nullptr, rest_graph = nullptr;
+  auto capture = [&](long b) {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    step(b);
+    check(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
+    check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+    cudaGraphDestroy(graph);
+    return exec;
+  };
+  if (o.graph) {
+    full_graph = capture(o.batch);
+    if (rest > 0) rest_graph = capture(rest);
+  }
+  auto launch = [&](long b) {
+    if (!o.graph) return step(b);
+    check(cudaGraphLaunch(b == o.batch ? full_graph : rest_graph, stream), "cudaGraphLaunch");
+  };
+  for (int i = 0; i < o.warmup; ++i) launch(o.batch);
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after the warm-up");
+
+  std::vector<double> seconds;
+  for (int blk = 0; blk < o.blocks; ++blk) {
+    const auto start = Clock::now();
+    for (long s = 0; s < full_steps; ++s) launch(o.batch);
+    if (rest > 0) launch(rest);
+    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after a timed block");
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  const long steps_per_block = full_steps + (rest > 0 ? 1 : 0);
+  int version = 0;
+  cublasGetVersion(handle, &version);
+  if (full_graph) cudaGraphExecDestroy(full_graph);
+  if (rest_graph) cudaGraphExecDestroy(rest_graph);
+  cublasDestroy(handle);
+  cudaFree(workspace);
+  cudaStreamDestroy(stream);
+
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::ostringstream out;
+  out.precision(9);
+  out << "{\"impl\": \"cublas-gemm\", \"threads\": " << o.threads << ", \"dtype\": \"" << o.dtype
+      << "\", \"gemm\": \"cuBLAS " << version << (o.tf32 ? " TF32" : "") << (o.graph ? ", graph" : ", direct launches")
+      << "\", \"device\": \"" << eigennet::cuda::query_device().name << "\", \"steps_per_block\": " << steps_per_block
+      << ", \"block_seconds\": [";
+  for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
+  out << "], \"timed_steps\": " << steps_per_block * o.blocks << ", \"maxrss_kb\": " << usage.ru_maxrss
+      << ", \"data\": \"random\"}";
+  std::cout << out.str() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  std::string layers = "784,1000,10", data_dir, device = "cuda", gemm_name;
+  double lr = 0.01;
+  unsigned seed = 0;
+  bool random_data = false;
+  CLI::App app{"cuda-gemm-bound: cuBLAS time of exactly the GEMMs of an MLP training step, captured in a CUDA graph "
+               "(tools/bench/README.md)"};
+  app.add_option("--layers", layers, "layer sizes")->capture_default_str();
+  app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--dtype", o.dtype, "float32 or float64")->check(CLI::IsMember({"float32", "float64"}))
+      ->capture_default_str();
+  app.add_option("--rule", o.rule, "random, or epochs (a block = ceil(samples/batch) steps)")
+      ->check(CLI::IsMember({"random", "epochs"}))->capture_default_str();
+  app.add_option("--warmup", o.warmup, "untimed steps first (after one direct step and the capture)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--steps", o.steps, "steps per timed block (rule random)")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--blocks", o.blocks, "timed blocks")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--samples", o.samples, "training-set size for rule epochs")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_flag("--no-graph{false}", o.graph, "launch the products directly instead of replaying a CUDA graph");
+  app.add_flag("--tf32", o.tf32, "TensorFloat-32 in float32 products (CUBLAS_TF32_TENSOR_OP_MATH)");
+  // Accepted so that every implementation takes the same command line; they do not change the GEMMs.
+  app.add_option("--threads", o.threads, "(ignored: the GPU)");
+  app.add_option("--device", device, "(ignored: always the GPU)");
+  app.add_option("--lr", lr, "(ignored: no update here)");
+  app.add_option("--seed", seed, "(ignored)");
+  app.add_option("--data", data_dir, "(ignored: the bound runs on random matrices)");
+  app.add_flag("--random-data", random_data, "(ignored)");
+  app.add_option("--gemm", gemm_name, "(ignored)");
+  CLI11_PARSE(app, argc, argv);
+
+  o.layers.clear();
+  std::stringstream in(layers);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    char* end = nullptr;
+    const long value = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || value <= 0) {
+      std::cerr << "cuda-gemm-bound: --layers: '" << item << "' in '" << layers << "' is not a positive integer\n";
+      return 1;
+    }
+    o.layers.push_back(value);
+  }
+  if (o.layers.size() < 2) {
+    std::cerr << "cuda-gemm-bound: --layers needs at least two sizes, got '" << layers << "'\n";
+    return 1;
+  }
+  const eigennet::cuda::DeviceInfo& info = eigennet::cuda::query_device();
+  if (!info.available) {
+    std::cerr << "cuda-gemm-bound: no usable GPU: " << info.reason << "\n";
+    return 1;
+  }
+  try {
+    return o.dtype == "float64" ? run<double>(o) : run<float>(o);
+  } catch (const std::exception& e) {
+    std::cerr << "cuda-gemm-bound: " << e.what() << "\n";
+    return 1;
+  }
+}
