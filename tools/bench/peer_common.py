@@ -20,7 +20,8 @@ import sys
 import time
 
 
-def parse_args(description):
+def parse_args(description, add_arguments=None):
+    """eigennet-bench's command line; add_arguments(parser), if given, adds a peer's own options."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--layers", default="784,1000,10", help="layer sizes, ReLU between dense layers")
     p.add_argument("--batch", type=int, default=40)
@@ -35,6 +36,8 @@ def parse_args(description):
     p.add_argument("--random-data", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gemm", default="", help="(ignored; accepted for a common command line)")
+    if add_arguments:
+        add_arguments(p)
     args = p.parse_args()
     try:
         args.layers = [int(v) for v in args.layers.split(",")]
@@ -155,8 +158,8 @@ def time_training(np, args, n, step):
     return seconds, steps_per_block, last[0]
 
 
-def report(impl, args, seconds, steps_per_block, last_loss, source, backend):
-    print(json.dumps({
+def report(impl, args, seconds, steps_per_block, last_loss, source, backend, extra=None):
+    result = {
         "impl": impl,
         "threads": args.threads,
         "dtype": args.dtype,
@@ -169,4 +172,6 @@ def report(impl, args, seconds, steps_per_block, last_loss, source, backend):
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "final_loss": last_loss,
         "data": source,
-    }), flush=True)
+    }
+    result.update(extra or {})
+    print(json.dumps(result), flush=True)
