@@ -17,6 +17,12 @@ with numpy/torch, looked for as /usr/bin/python3, then this interpreter.
 
   tools/bench/run.sh [BUILD_DIR]           # default ./build
   python3 tools/bench/run.py --build-dir build --only W1,W4 --json results.json
+
+--device cuda prints the GPU table instead (main_cuda below; a build with -Dcuda and a GPU):
+eigennet-bench --device cuda beside PyTorch on the GPU (peer_torch_cuda.py, eager and CUDA graph)
+and the cuBLAS GEMM-only bound (cuda-gemm-bound), issue 11's targets as PASS/MISS, then the
+host-pointer backend's crossover (cuda-gemm-crossover) and rows. tools/cuda/device-check.sh runs
+it on the GPU machine.
 """
 
 import argparse
@@ -206,11 +212,28 @@ def main():
     p.add_argument("--impls", default="", help="comma-separated subset of eigennet,eigennet-alt,torch,numpy,"
                                               "openblas-gemm (default: all available)")
     p.add_argument("--blocks-scale", type=float, default=1.0, help="scale the timed blocks (e.g. 0.5 for a quick look)")
-    p.add_argument("--rounds", type=int, default=2,
-                   help="spread each workload's blocks over this many rounds of all implementations (default 2)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="spread each workload's blocks over this many rounds of all implementations "
+                        "(default 2; 1 with --device cuda)")
     p.add_argument("--timeout", type=int, default=300, help="seconds allowed to one implementation run")
     p.add_argument("--json", default="", help="also write every run's raw result to this file")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: the GPU table (eigennet-bench --device cuda beside PyTorch on the GPU, eager and "
+                        "CUDA graph, and the cuBLAS GEMM-only bound; then the host-pointer backend's rows and "
+                        "crossover). Needs a build with -Dcuda and a GPU")
+    p.add_argument("--host-threads", type=int, default=min(16, os.cpu_count() or 1),
+                   help="--device cuda: CPU threads of the host-pointer rows and the crossover (default: the "
+                        "machine's cores, at most 16)")
+    p.add_argument("--sweep", default="0,1e6,1e7,1e8,1e9,1e10",
+                   help="--device cuda: min_flops values of cuda_gemm_backend for the host-pointer rows (values "
+                        "that send the same products to the GPU run once)")
+    p.add_argument("--time-budget", type=float, default=0,
+                   help="--device cuda: seconds after which the remaining runs are skipped, saying so (0: none)")
     args = p.parse_args()
+    if args.device == "cuda":
+        return main_cuda(args)
+    if args.rounds is None:
+        args.rounds = 2
 
     build = os.path.abspath(args.build_dir)
     bench = os.path.join(build, "tools", "bench", "eigennet-bench")
@@ -453,6 +476,284 @@ def main():
     log(table(mem_rows, ["", "eigennet maxrss MB"] + ["%s maxrss MB" % LABEL[p] for p in PEERS if p in impls] +
               ["eigennet heap allocations after warm-up"]))
     log("(maxrss includes the training set held as floats: 60000×784×4 B = 188 MB for float32, 376 MB for float64)")
+
+    log("\n%s; total %.0f s" % (load_line(), time.time() - started))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(raw, f, indent=1)
+    return 0
+
+# ---- --device cuda: the GPU table ------------------------------------------------------------
+#
+# eigennet's device-resident step (eigennet-bench --device cuda: DeviceNetwork, the whole step in
+# one CUDA graph; also with direct launches), PyTorch on the GPU (peer_torch_cuda.py: eager, and
+# the whole step in one CUDA graph), and the cuBLAS GEMM-only bound (cuda-gemm-bound: the step's
+# products alone, in a CUDA graph), one after the other in the same run; then the host-pointer
+# backend (eigennet-bench --gemm cuda --cuda-min-flops X: the CPU loop, large products sent to
+# the GPU) against the CPU alone, and the crossover sweep (cuda-gemm-crossover).
+
+# The same workloads as WORKLOADS (W1–W5), with step counts for GPU speeds: PyTorch eager runs
+# ~800 steps/s on W1, a CUDA-graph step ~10,000/s.
+CUDA_STEPS = {
+    "W1": dict(warmup=200, steps=1000, blocks=7),
+    "W2": dict(warmup=100, steps=500, blocks=7),
+    "W3": dict(warmup=100, steps=600, blocks=5),
+    "W4": dict(warmup=5, steps=50, blocks=5),
+    "W5": dict(warmup=200, steps=1000, blocks=7),
+}
+CUDA_IMPLS = ["eigennet-cuda", "eigennet-cuda-direct", "torch-cuda-eager", "torch-cuda-graph", "cublas-gemm"]
+CUDA_LABEL = {
+    "eigennet-cuda": "eigennet (graph)",
+    "eigennet-cuda-direct": "eigennet (direct)",
+    "torch-cuda-eager": "PyTorch eager",
+    "torch-cuda-graph": "PyTorch graph",
+    "cublas-gemm": "cuBLAS GEMMs (graph)",
+}
+# Issue 11's targets: (workload, against, op, threshold), the ratio eigennet/against in the
+# workload's metric (W3: a ratio of epoch times, so <=; W4: GFLOP/s, a ratio of speeds).
+CUDA_TARGETS = [
+    ("W1", "torch-cuda-graph", ">=", 2.0),
+    ("W5", "torch-cuda-graph", ">=", 2.0),
+    ("W3", "torch-cuda-graph", "<=", 0.5),
+    ("W4", "cublas-gemm", ">=", 0.95),
+]
+
+
+def layer_flops(w):
+    """2·B·in·out of each dense layer: the flops of each of its products (forward, dW, dX)."""
+    return [2.0 * w["batch"] * a * b for a, b in zip(w["layers"][:-1], w["layers"][1:])]
+
+
+def products_on_gpu(w, min_flops):
+    """How many of the step's products a cuda_gemm_backend(min_flops) sends to the GPU, of how many."""
+    count = total = 0
+    for i, f in enumerate(layer_flops(w)):
+        products = 2 if i == 0 else 3  # forward and dW; dX except for the first layer
+        total += products
+        if f >= min_flops:
+            count += products
+    return count, total
+
+
+def main_cuda(args):
+    build = os.path.abspath(args.build_dir)
+    bench = os.path.join(build, "tools", "bench", "eigennet-bench")
+    bound = os.path.join(build, "tools", "bench", "cuda-gemm-bound")
+    crossover = os.path.join(build, "tools", "bench", "cuda-gemm-crossover")
+    if not os.path.isfile(bench):
+        print("run.py: %s not found; build it first (a build configured with -Dcuda=enabled): ninja -C %s "
+              "tools/bench/eigennet-bench tools/bench/cuda-gemm-bound tools/bench/cuda-gemm-crossover"
+              % (bench, build), file=sys.stderr)
+        return 1
+    started = time.time()
+    rounds = args.rounds or 1
+    wanted = set(args.impls.split(",")) if args.impls else None
+    workloads = [w for w in WORKLOADS if w["name"] in CUDA_STEPS and (not args.only or w["name"] in args.only.split(","))]
+    log("eigennet GPU benchmark — %s UTC, %s, %d CPUs, %s" % (
+        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), platform.processor() or platform.machine(),
+        os.cpu_count() or 0, load_line()))
+    log("build: %s" % build)
+
+    tiny = ["--random-data", "--layers", "4,10", "--batch", "2", "--warmup", "3", "--steps", "1", "--blocks", "1"]
+    probe, why = run_one([bench, "--device", "cuda"] + tiny, 120)
+    if probe is None:
+        print("run.py: eigennet-bench --device cuda does not run: %s" % why, file=sys.stderr)
+        return 1
+    gpu_name = probe.get("device", "?")
+    log("GPU: %s" % gpu_name)
+
+    impls = {
+        "eigennet-cuda": [bench, "--device", "cuda"],
+        "eigennet-cuda-direct": [bench, "--device", "cuda", "--no-graph"],
+    }
+    python = python_with("torch")
+    if python:
+        script = os.path.join(HERE, "peer_torch_cuda.py")
+        ok, why = run_one([python, script, "--mode", "eager"] + tiny, 180)
+        if ok:
+            impls["torch-cuda-eager"] = [python, script, "--mode", "eager"]
+            impls["torch-cuda-graph"] = [python, script, "--mode", "graph"]
+            log("PyTorch: %s (%s)" % (ok.get("gemm", "?"), python))
+        else:
+            log("PyTorch on the GPU: skipped — %s" % why)
+    else:
+        log("PyTorch on the GPU: skipped (no python3 here can import torch)")
+    if os.path.isfile(bound):
+        impls["cublas-gemm"] = [bound]
+    else:
+        log("cuBLAS GEMM-only bound: skipped (%s not built)" % bound)
+    if wanted:
+        impls = {k: v for k, v in impls.items() if k in wanted or k.startswith("eigennet-cuda") and "eigennet" in wanted}
+
+    data = "" if args.random_data else find_mnist(args.data)
+    if args.data and not data:
+        print("run.py: --data %s does not hold the MNIST training files" % args.data, file=sys.stderr)
+        return 1
+    data_args = ["--data", data] if data else ["--random-data"]
+    log("data: %s" % ("MNIST training set from " + data if data else "random inputs of MNIST's shape (60000×784)"
+                      + ("" if args.random_data else " — MNIST not found (--data DIR)")))
+
+    raw = []
+
+    def over_budget():
+        return args.time_budget and time.time() - started > args.time_budget
+
+    def timed_runs(w, impl, command, steps, rounds_here, label):
+        """Runs command over the rounds; returns the merged result with median/min/max, or None."""
+        total_blocks = max(1, int(round(steps["blocks"] * args.blocks_scale)))
+        rounds_here = max(1, min(rounds_here, total_blocks))
+        merged = None
+        for r in range(rounds_here):
+            if over_budget():
+                log("  %-34s skipped — over the time budget (%.0f s)" % (label, args.time_budget))
+                return None
+            blocks = total_blocks * (r + 1) // rounds_here - total_blocks * r // rounds_here
+            full = command + ["--layers", ",".join(map(str, w["layers"])), "--batch", str(w["batch"]), "--dtype",
+                              w["dtype"], "--rule", w["rule"], "--lr", str(w["lr"]), "--warmup", str(steps["warmup"]),
+                              "--steps", str(steps["steps"]), "--blocks", str(blocks)] + data_args
+            result, why = run_one(full, args.timeout)
+            if result is None:
+                log("  %-34s skipped — %s" % (label, why))
+                return None
+            result.update(impl=impl, workload=w["name"], round=r + 1, label=label)
+            raw.append(dict(result, block_seconds=list(result["block_seconds"])))
+            if merged is None:
+                merged = result
+            else:
+                merged["block_seconds"] += result["block_seconds"]
+                merged["timed_steps"] += result["timed_steps"]
+        values = metric_values(w, merged)
+        merged.update(median=statistics.median(values), min=min(values), max=max(values))
+        extra = ""
+        if merged.get("device_allocations") is not None:
+            extra += ", %d device allocations" % merged["device_allocations"]
+        if merged.get("allocations") is not None:
+            extra += ", %d host allocations" % merged["allocations"]
+        log("  %-34s median %s %s (%d blocks: %s … %s)%s" % (
+            label, fmt(merged["median"], w["metric"]), w["metric"], len(values), fmt(merged["min"], w["metric"]),
+            fmt(merged["max"], w["metric"]), extra))
+        return merged
+
+    # 1. The GPU rows.
+    summary = {}
+    for w in workloads:
+        log("\n%s  %s" % (w["name"], w["title"]))
+        summary[w["name"]] = {}
+        for impl in CUDA_IMPLS:
+            if impl not in impls:
+                continue
+            result = timed_runs(w, impl, impls[impl], CUDA_STEPS[w["name"]], rounds, CUDA_LABEL[impl])
+            if result is not None:
+                summary[w["name"]][impl] = result
+
+    log("\n== GPU: medians (%s) ==" % gpu_name)
+    header = ["", "metric"] + [CUDA_LABEL[i] for i in CUDA_IMPLS if i in impls]
+    header += ["eigennet/PyTorch graph", "eigennet/PyTorch eager", "eigennet/bound (speed)"]
+    rows, ratios = [], {}
+    for w in workloads:
+        s = summary[w["name"]]
+        row = [w["name"], w["metric"]] + [fmt(s[i]["median"], w["metric"]) if i in s else "—"
+                                          for i in CUDA_IMPLS if i in impls]
+        e = s.get("eigennet-cuda")
+        for other in ("torch-cuda-graph", "torch-cuda-eager"):
+            if e and other in s:
+                ratios[(w["name"], other)] = e["median"] / s[other]["median"]
+                row.append("%.2f" % ratios[(w["name"], other)])
+            else:
+                row.append("—")
+        if e and "cublas-gemm" in s:
+            ratios[(w["name"], "cublas-gemm")] = speed_ratio(w, e["median"], s["cublas-gemm"]["median"])
+            row.append("%.2f" % ratios[(w["name"], "cublas-gemm")])
+        else:
+            row.append("—")
+        rows.append(row)
+    log(table(rows, header))
+    log("eigennet/PyTorch is in the workload's metric: for s/epoch (W3) a ratio of times (lower is better), "
+        "otherwise of speeds.")
+    log("eigennet/bound = eigennet's speed / the speed of a step made of its cuBLAS GEMMs alone (graph-captured).")
+    log("Every row: float32 without TF32 (W5 float64); training set on the GPU; batch indices drawn on the host and "
+        "uploaded each step.")
+
+    log("\n== Targets (issue 11), on %s ==" % gpu_name)
+    for name, against, op, threshold in CUDA_TARGETS:
+        if not any(w["name"] == name for w in workloads):
+            continue
+        value = ratios.get((name, against))
+        what = "eigennet/%s" % CUDA_LABEL[against]
+        if value is None:
+            log("  %s %s %s %.2f: not measured (a run was skipped)" % (name, what, op, threshold))
+            continue
+        met = value >= threshold if op == ">=" else value <= threshold
+        log("  %s %s %s %.2f: %.2f  %s" % (name, what, op, threshold, value, "PASS" if met else "MISS"))
+
+    # 2. The crossover of the host-pointer backend, product by product.
+    host_threads = args.host_threads
+    log("\n== Host-pointer backend: crossover (cuda-gemm-crossover, CPU side %d threads) ==" % host_threads)
+    if not os.path.isfile(crossover):
+        log("  skipped (%s not built)" % crossover)
+    elif over_budget():
+        log("  skipped — over the time budget")
+    else:
+        try:
+            p = subprocess.run([crossover, "--threads", str(host_threads)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=args.timeout)
+            for line in p.stdout.splitlines():
+                if line.startswith("{"):
+                    try:
+                        raw.append(json.loads(line))
+                    except ValueError:
+                        pass
+                else:
+                    log("  " + line)
+            if p.returncode != 0:
+                log("  cuda-gemm-crossover: exit %d: %s" % (p.returncode, p.stderr.strip()[-500:]))
+        except subprocess.TimeoutExpired:
+            log("  cuda-gemm-crossover: timed out after %d s" % args.timeout)
+
+    # 3. The host-pointer rows: the CPU training loop, products of at least min_flops on the GPU.
+    log("\n== Host-pointer backend: the CPU training loop with cuda_gemm_backend(min_flops), %d threads ==" %
+        host_threads)
+    default_probe = run_one([bench, "--gemm", "cuda"] + tiny, 120)[0]
+    default_min = default_probe.get("cuda_min_flops") if default_probe else None
+    sweep = sorted(set(float(v) for v in args.sweep.split(",") if v) | ({float(default_min)} if default_min else set()))
+    host_rows = []
+    for w in workloads:
+        steps = dict(warmup=w["warmup"], steps=w["steps"], blocks=w["blocks"])
+        log("\n%s (host)" % w["name"])
+        cpu = timed_runs(w, "eigennet-cpu", [bench, "--threads", str(host_threads)], steps, 1,
+                         "CPU only (%s)" % (default_probe or {}).get("gemm", "cpu"))
+        # Sweep values that send the same products to the GPU give the same run: one run each.
+        groups, cpu_only_values = [], []
+        for v in sweep:
+            on_gpu = products_on_gpu(w, v)
+            if on_gpu[0] == 0:
+                cpu_only_values.append(v)  # the same as the CPU alone
+                continue
+            for g in groups:
+                if g["on_gpu"] == on_gpu:
+                    g["values"].append(v)
+                    break
+            else:
+                groups.append(dict(on_gpu=on_gpu, values=[v]))
+        row_base = [w["name"], w["metric"]]
+        same = ", ".join("%g" % v + (" (default)" if default_min and v == float(default_min) else "")
+                         for v in cpu_only_values)
+        host_rows.append(row_base + ["CPU only" + (" (= %s)" % same if same else ""),
+                                     "0 of %d" % products_on_gpu(w, float("inf"))[1],
+                                     fmt(cpu["median"], w["metric"]) if cpu else "—", "1.00" if cpu else "—"])
+        for g in groups:
+            values = ", ".join("%g" % v + (" (default)" if default_min and v == float(default_min) else "")
+                               for v in g["values"])
+            label = "min_flops %s" % values
+            result = timed_runs(w, "eigennet-hostptr", [bench, "--threads", str(host_threads), "--gemm", "cuda",
+                                                        "--cuda-min-flops", "%g" % g["values"][0]], steps, 1, label)
+            host_rows.append(row_base + [values, "%d of %d" % g["on_gpu"],
+                                         fmt(result["median"], w["metric"]) if result else "—",
+                                         "%.2f" % speed_ratio(w, result["median"], cpu["median"]) if result and cpu
+                                         else "—"])
+    log("")
+    log(table(host_rows, ["", "metric", "min_flops", "products on the GPU", "median", "speed vs CPU only"]))
+    log("A product goes to the GPU when 2·m·n·k >= min_flops; the copies in and out are part of its time.")
 
     log("\n%s; total %.0f s" % (load_line(), time.time() - started))
     if args.json:
