@@ -1,40 +1,94 @@
 #!/usr/bin/env bash
-# The GPU checks of issue 11, as one command for the GPU machine (see README, "GPU (CUDA)").
-# Runs the CUDA test executables directly (the GPU machine has no Eigen, and its meson does not
-# know this build folder's paths), then the W1 timing and the GEMM crossover sweep.
+# The GPU checks of issue 11, as one command for the GPU machine (see README, "GPU (CUDA)", and
+# tools/bench/README.md, "GPU"). In one run, each part continuing past a failure of the one before:
+#   1. the CUDA tests (cuda_nodevice_test, cuda_device_test), run as executables directly (the GPU
+#      machine has no Eigen, and its meson does not know this build folder's paths);
+#   2. the W1 timing (cuda_w1_timing: a quick sanity figure);
+#   3. the GPU bench: tools/bench/run.py --device cuda — eigennet-bench --device cuda beside
+#      PyTorch on the GPU (eager and CUDA graph) and the cuBLAS GEMM-only bound for W1–W5, the
+#      targets as PASS/MISS, then the host-pointer backend's crossover and rows.
+# Everything it measures is written under $OUT (the device tool copies it back; at most 8 files):
+#   summary.txt  tests.txt  w1-timing.txt  bench.txt  bench.json
 #
 #   bash tools/cuda/device-check.sh [BUILD_DIR]      (default: build-gpu)
 #
 # BUILD_DIR was configured and built on the development machine with
 #   meson setup build-gpu -Dnative=false -Dcuda=enabled --buildtype=release
 #   ninja -C build-gpu tests/cuda_tests/cuda_nodevice_test tests/cuda_tests/cuda_device_test \
-#                      tests/cuda_tests/cuda_w1_timing
-# and carried to the GPU machine. Exit status: non-zero when a test failed or skipped.
+#                      tests/cuda_tests/cuda_w1_timing tools/bench/eigennet-bench \
+#                      tools/bench/cuda-gemm-bound tools/bench/cuda-gemm-crossover
+# and carried to the GPU machine (MNIST, if wanted, copied into BUILD_DIR/mnist first; otherwise the
+# bench uses random inputs of MNIST's shape). Wall time on an H200 with 16 cores: budgeted at
+# about 5 minutes, at most 10 (each part has a time limit below). Exit status: non-zero when a part failed.
 set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-build-gpu}
+out=${OUT:-$build/device-check-out}
+mkdir -p "$out"
 # cudart and cuBLAS of the toolkit there (the binaries were linked against CUDA 13's sonames).
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export PYTHONUNBUFFERED=1
 dir=$build/tests/cuda_tests
 failed=0
+started=$(date +%s)
+summary=$out/summary.txt
+: >"$summary"
+note() { echo "$*" | tee -a "$summary"; }
 
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "(no nvidia-smi)"
-for exe in cuda_nodevice_test cuda_device_test; do
-  if [ ! -x "$dir/$exe" ]; then
-    echo "MISSING: $dir/$exe (build it on the development machine, see above)"
-    failed=1
-    continue
-  fi
-  echo "=== $exe"
-  "$dir/$exe" --duration=true 2>&1 | tail -n 40
-  status=${PIPESTATUS[0]}
-  case $status in
-    0) echo "=== $exe: PASS" ;;
-    77) echo "=== $exe: SKIP (no usable device: see the reason above)"; failed=1 ;;
-    *) echo "=== $exe: FAIL (exit $status)"; failed=1 ;;
-  esac
-done
+note "device-check $(date -u '+%Y-%m-%d %H:%M UTC'), build $build, commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$summary" \
+  || note "(no nvidia-smi)"
 
-echo "=== timing"
-"$dir/cuda_w1_timing" || failed=1
-if [ $failed -eq 0 ]; then echo "device-check: all passed"; else echo "device-check: FAILED"; fi
+# 1. The tests (at most 30 s + 180 s).
+{
+  for exe in cuda_nodevice_test cuda_device_test; do
+    if [ ! -x "$dir/$exe" ]; then
+      echo "MISSING: $dir/$exe (build it on the development machine, see above)"
+      echo "RESULT $exe: MISSING"
+      continue
+    fi
+    limit=30
+    [ "$exe" = cuda_device_test ] && limit=180
+    echo "=== $exe"
+    timeout $limit "$dir/$exe" --duration=true 2>&1 | tail -n 60
+    status=${PIPESTATUS[0]}
+    case $status in
+      0) echo "RESULT $exe: PASS" ;;
+      77) echo "RESULT $exe: SKIP (no usable device: see the reason above)" ;;
+      124) echo "RESULT $exe: FAIL (timed out after $limit s)" ;;
+      *) echo "RESULT $exe: FAIL (exit $status)" ;;
+    esac
+  done
+} >"$out/tests.txt" 2>&1
+cat "$out/tests.txt"
+grep '^RESULT' "$out/tests.txt" >>"$summary"
+grep -q '^RESULT .*: PASS' "$out/tests.txt" || failed=1
+grep -q '^RESULT .*: \(FAIL\|SKIP\|MISSING\)' "$out/tests.txt" && failed=1
+
+# 2. The W1 timing (at most 45 s).
+echo "=== cuda_w1_timing"
+timeout 45 "$dir/cuda_w1_timing" >"$out/w1-timing.txt" 2>&1
+status=$?
+cat "$out/w1-timing.txt"
+case $status in
+  0) note "RESULT cuda_w1_timing: PASS" ;;
+  77) note "RESULT cuda_w1_timing: SKIP (no usable device)" ;;
+  *) note "RESULT cuda_w1_timing: FAIL (exit $status)" ;;
+esac
+[ $status -eq 0 ] || failed=1
+
+# 3. The GPU bench (run.py starts no run after its time budget, 270 s; hard limit 330 s).
+#    Worst case of the whole script: 30 + 180 + 45 + 330 s = under 10 minutes.
+echo "=== GPU bench (tools/bench/run.py --device cuda)"
+data_args=()
+[ -d "$build/mnist" ] && data_args=(--data "$build/mnist")
+timeout 330 python3 "$repo/tools/bench/run.py" --device cuda --build-dir "$build" "${data_args[@]}" \
+  --time-budget 270 --timeout 90 --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+status=${PIPESTATUS[0]}
+note "RESULT GPU bench: $([ $status -eq 0 ] && echo 'ran (see bench.txt)' || echo "FAIL (exit $status)")"
+[ $status -eq 0 ] || failed=1
+sed -n '/^== Targets/,/^$/p' "$out/bench.txt" >>"$summary"
+
+note "total $(( $(date +%s) - started )) s"
+if [ $failed -eq 0 ]; then note "device-check: all passed"; else note "device-check: FAILED (see above)"; fi
 exit $failed
