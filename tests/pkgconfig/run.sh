@@ -20,5 +20,6 @@ sed "s|^prefix=.*|prefix=$scratch/root$prefix|" "$pc_file" >"$scratch/pc/eigenne
 export PKG_CONFIG_PATH="$scratch/pc"
 flags=$(pkg-config --cflags --libs eigennet)
 echo "pkg-config --cflags --libs eigennet: $flags"
-c++ -std=c++17 -O2 "$source_dir/consumer.cpp" $flags -o "$scratch/consumer"
+# EIGENNET_CONSUMER_FLAGS: -fsanitize=... when the library was built with sanitizers.
+c++ -std=c++17 -O2 "$source_dir/consumer.cpp" $flags ${EIGENNET_CONSUMER_FLAGS:-} -o "$scratch/consumer"
 "$scratch/consumer"

@@ -5,21 +5,39 @@
 // Include it in exactly one source file of a program: it defines malloc, calloc, realloc,
 // memalign, aligned_alloc and posix_memalign for the whole program. The tests of "no allocation
 // after the first step" and the benchmark (tools/bench/bench.cpp) use it. Where the C library is
-// not glibc nothing is interposed and counts_allocations is false.
+// not glibc, or under AddressSanitizer (which owns malloc), nothing is interposed and
+// counts_allocations is false: the no-allocation tests then refuse to run (REQUIRE it).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
+#include <stdexcept>
 
 #ifdef EIGEN_RUNTIME_NO_MALLOC
 #include <Eigen/Core>
 #endif
 
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define EIGENNET_TEST_COUNTS_ALLOCATIONS 1
+#endif
+
 namespace eigennet_test {
 
-// Allocations since the start of the program (or the last reset_allocations()).
+#ifdef EIGENNET_TEST_COUNTS_ALLOCATIONS
+inline constexpr bool counts_allocations = true;
+#else
+inline constexpr bool counts_allocations = false;
+#endif
+
+// Allocations since the start of the program (or the last reset_allocations()). Where nothing is
+// counted, asking is an error: a no-allocation test must not pass by counting nothing.
 inline std::atomic<long> allocation_count{0};
-inline long allocations() { return allocation_count.load(); }
+inline long allocations() {
+  if (!counts_allocations)
+    throw std::logic_error("malloc_counter: allocations are not counted in this build (not glibc, or "
+                           "AddressSanitizer owns malloc); run the no-allocation tests in a plain build");
+  return allocation_count.load();
+}
 inline void reset_allocations() { allocation_count.store(0); }
 
 // The allocations while body() runs. Where Eigen's own check is compiled in
@@ -39,9 +57,8 @@ long allocations_during(Body&& body) {
 
 }  // namespace eigennet_test
 
-#ifdef __GLIBC__
+#ifdef EIGENNET_TEST_COUNTS_ALLOCATIONS
 namespace eigennet_test {
-inline constexpr bool counts_allocations = true;
 inline void count_allocation() { allocation_count.fetch_add(1, std::memory_order_relaxed); }
 }  // namespace eigennet_test
 
@@ -73,8 +90,4 @@ int posix_memalign(void** out, std::size_t alignment, std::size_t n) {
   return *out ? 0 : 12;  // ENOMEM
 }
 }  // extern "C"
-#else
-namespace eigennet_test {
-inline constexpr bool counts_allocations = false;
-}  // namespace eigennet_test
 #endif
