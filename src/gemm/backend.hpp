@@ -1,6 +1,6 @@
-// What the GEMM backends share (internal): Eigen's kernel on one thread, and the split of a
-// product over the library's threads. Products are in GemmBackend's raw form: row-major,
-// C[m×n] = alpha·op(A)·op(B) + beta·C, lda/ldb/ldc are row strides in elements.
+// What the GEMM kernels share (internal): the sequential kernels each backend offers, and the
+// split of a product over the library's threads. Products are in GemmBackend's raw form:
+// row-major, C[m×n] = alpha·op(A)·op(B) + beta·C, lda/ldb/ldc are row strides in elements.
 #pragma once
 
 #include <memory>
@@ -22,15 +22,11 @@ template <typename Scalar>
 void eigen_sequential(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
                       const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc);
 
-// The built-in backend (eigen_backend.cpp): eigen_sequential, split by split_gemm.
-template <typename Scalar>
-void eigen_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
-                const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc);
-
 // Splits C over the threads that threads_for() gives the product's m·n·k multiply-adds, each
 // thread computing its own contiguous part of C with `sequential`. The longer side of C is
 // split: the operand that is not split is packed by every thread, and it is the smaller one
-// that way.
+// that way. Every kernel goes through this split, so that all of them divide the work alike and
+// each outside library runs single-threaded inside it (see each kernel's file).
 template <typename Scalar>
 void split_gemm(SequentialGemm<Scalar> sequential, Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha,
                 const Scalar* a, Index lda, const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
@@ -53,9 +49,33 @@ void split_gemm(SequentialGemm<Scalar> sequential, Op op_a, Op op_b, Index m, In
   });
 }
 
+// cblas-style libraries want every size and leading dimension in their integer type and
+// lda ≥ the stored row length (> 0); empty products and anything unusual take Eigen's kernel.
+inline bool blas_can_take(Op op_a, Op op_b, Index m, Index n, Index k, Index lda, Index ldb, Index ldc,
+                          Index largest) {
+  if (m == 0 || n == 0 || k == 0) return false;
+  if (lda < (op_a == Op::None ? k : m) || ldb < (op_b == Op::None ? n : k) || ldc < n) return false;
+  for (Index v : {m, n, k, lda, ldb, ldc})
+    if (v > largest) return false;
+  return true;
+}
+
+// The sequential kernel of each backend for one scalar type, nullptr where this build has none
+// (OpenBLAS and oneDNN are compiled only when found; oneDNN 2.6 has no double GEMM).
+template <typename Scalar>
+SequentialGemm<Scalar> sequential_kernel(GemmKernel kernel);
+
 #ifdef EIGENNET_HAVE_OPENBLAS
-// The OpenBLAS backend (openblas_backend.cpp, built with meson -Dblas when OpenBLAS is found).
-std::shared_ptr<GemmBackend> make_openblas_backend();
+// openblas_backend.cpp: single-threaded cblas_sgemm / cblas_dgemm.
+void openblas_sequential(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
+                         const float* b, Index ldb, float beta, float* c, Index ldc);
+void openblas_sequential(Op op_a, Op op_b, Index m, Index n, Index k, double alpha, const double* a, Index lda,
+                         const double* b, Index ldb, double beta, double* c, Index ldc);
+#endif
+#ifdef EIGENNET_HAVE_ONEDNN
+// onednn_backend.cpp: single-threaded dnnl_sgemm (float only).
+void onednn_sequential(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
+                       const float* b, Index ldb, float beta, float* c, Index ldc);
 #endif
 
 }  // namespace eigennet

@@ -1,4 +1,4 @@
-// The built-in GEMM backend: Eigen's blocked kernel, split over the library's threads.
+// Eigen's GEMM kernel, the one every build has (the planner in gemm.cpp splits it over threads).
 //
 // Why not simply `C.noalias() = A * B`? Eigen's product allocates its packing buffers on
 // every call (on the heap once they exceed EIGEN_STACK_ALLOCATION_LIMIT, and always on the
@@ -81,19 +81,9 @@ void eigen_sequential(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha,
   if (k > 0) kernel_dispatch(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
 }
 
-template <typename Scalar>
-void eigen_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
-                const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
-  split_gemm<Scalar>(eigen_sequential<Scalar>, op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
 template void eigen_sequential<float>(Op, Op, Index, Index, Index, float, const float*, Index, const float*, Index,
                                       float, float*, Index);
 template void eigen_sequential<double>(Op, Op, Index, Index, Index, double, const double*, Index, const double*,
                                        Index, double, double*, Index);
-template void eigen_gemm<float>(Op, Op, Index, Index, Index, float, const float*, Index, const float*, Index, float,
-                                float*, Index);
-template void eigen_gemm<double>(Op, Op, Index, Index, Index, double, const double*, Index, const double*, Index,
-                                 double, double*, Index);
 
 }  // namespace eigennet

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eigennet/eigennet.hpp"
+#include "gemm_settings.hpp"
 
 using namespace eigennet;
 
@@ -261,23 +262,19 @@ TEST_CASE_TEMPLATE("gemm seam agrees with Eigen for every transposition, serial 
 }
 
 // C = alpha·op(A)·op(B) + beta·C for every transposition pair and beta in {0, 1, −0.5}, on every
-// GEMM backend (the built-in Eigen one, and OpenBLAS where built), one and two threads, shapes
+// GEMM kernel built in (pinned), the planner's choice and the OpenBLAS backend, one and two threads, shapes
 // small and large enough to be split over threads. The reference is Eigen's own product of the
 // untransposed matrices. With beta == 0, C starts as NaN and the NaNs must not come through.
 TEST_CASE_TEMPLATE("gemm: alpha and beta (0, 1, -0.5) for every (op_a, op_b) pair and backend, against Eigen", Scalar,
                    float, double) {
-  std::vector<std::pair<const char*, std::shared_ptr<GemmBackend>>> backends{{"eigen", nullptr}};
-  if (auto openblas = openblas_gemm_backend()) backends.push_back({"openblas+eigen", openblas});
-  struct RestoreDefaultBackend {  // the default (OpenBLAS where built), however the test ends
-    ~RestoreDefaultBackend() { set_gemm_backend(openblas_gemm_backend()); }
-  } restore_backend;
+  const eigennet_test::RestoreGemmSetting restore_gemm;
   const ThreadCountScope restore_threads(thread_count());
   const Scalar alpha = Scalar(1.5);
   const Scalar tol = std::is_same<Scalar, float>::value ? Scalar(1e-5) : Scalar(1e-12);
   RandomState rng(17);
-  for (const auto& backend : backends) {
-    set_gemm_backend(backend.second);
-    CAPTURE(backend.first);
+  for (const auto& setting : eigennet_test::every_gemm_setting()) {
+    setting.apply();
+    CAPTURE(setting.name);
     for (int threads : {1, 2}) {
       set_thread_count(threads);
       CAPTURE(threads);

@@ -1,5 +1,6 @@
 // The speed paths (tools/bench) compute what the plain paths compute:
-// - every GEMM backend built in (Eigen's kernel; OpenBLAS where built with -Dblas) against a
+// - every GEMM kernel built in (Eigen's; OpenBLAS's, oneDNN's where found), pinned, and the
+//   planner's choice, against a
 //   plain Eigen product, serial and split over threads, on blocks with row strides larger
 //   than their width, with k = 0 and with NaNs in C under beta = 0;
 // - the threading policy: threads_for() by size, never nested; an exception thrown inside a
@@ -19,27 +20,16 @@
 
 #include "eigennet/eigennet.hpp"
 #include "gemm/parallel_for.hpp"
+#include "gemm_settings.hpp"
 
 using namespace eigennet;
 
 namespace {
 
-struct NamedBackend {
-  const char* name;
-  std::shared_ptr<GemmBackend> backend;  // nullptr: the built-in Eigen backend
-};
-
-std::vector<NamedBackend> backends() {
-  std::vector<NamedBackend> list{{"eigen", nullptr}};
-  if (auto openblas = openblas_gemm_backend()) list.push_back({"openblas+eigen", openblas});
-  return list;
-}
-
-// Restores the default backend and thread count however a test case ends.
+// Restores the GEMM choice and the thread count however a test case ends.
 struct RestoreGemm {
-  std::shared_ptr<GemmBackend> backend = openblas_gemm_backend();
+  eigennet_test::RestoreGemmSetting gemm;
   ThreadCountScope threads{thread_count()};
-  ~RestoreGemm() { set_gemm_backend(backend); }
 };
 
 }  // namespace
@@ -49,8 +39,8 @@ TEST_CASE_TEMPLATE("every GEMM backend matches Eigen's product on strided blocks
   RestoreGemm restore;
   const Scalar tol = std::is_same<Scalar, float>::value ? Scalar(1e-5) : Scalar(1e-12);
   RandomState rng(21);
-  for (const auto& b : backends()) {
-    set_gemm_backend(b.backend);
+  for (const auto& b : eigennet_test::every_gemm_setting()) {
+    b.apply();
     CHECK(std::string(gemm_backend_name()) == b.name);
     for (int threads : {1, 2}) {
       set_thread_count(threads);

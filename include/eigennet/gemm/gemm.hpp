@@ -1,5 +1,8 @@
-// The GEMM seam: every matrix product of eigennet goes through gemm() below, so that one
-// place decides how products run (Eigen's kernels, or a cuBLAS/BLAS backend plugged in).
+// The GEMM seam: every matrix product of eigennet goes through gemm() below, and this seam alone
+// decides where it runs: on a backend plugged in with set_gemm_backend (the cuBLAS one), else on
+// one of the CPU kernels built in (Eigen's always; OpenBLAS's and oneDNN's where found at
+// configure time), pinned (Eigen's by default) or chosen per product by the planner
+// (gemm/plan.hpp; EIGENNET_GEMM=auto).
 #pragma once
 
 #include <memory>
@@ -30,21 +33,20 @@ class GemmBackend {
                      Index lda, const double* b, Index ldb, double beta, double* c, Index ldc) = 0;
 };
 
-// Installs a backend for all later gemm() calls; nullptr restores the built-in Eigen backend.
+// Installs a backend for all later gemm() calls, in place of the planner; nullptr gives the
+// products back to the planner (the default).
 void set_gemm_backend(std::shared_ptr<GemmBackend> backend);
 
-// The OpenBLAS backend ("openblas+eigen"), or nullptr where eigennet was built without it
-// (meson -Dblas=disabled, or no OpenBLAS found). Where it was built it is the backend in use from
-// the start; set_gemm_backend(nullptr) switches to Eigen's kernels. It splits products over
-// threads as the built-in backend does and runs single-threaded cblas_sgemm/cblas_dgemm on each
-// part (it sets OpenBLAS's own thread count to 1), except for thin products (k < 128, n ≥ 16),
-// which stay on Eigen's kernel, faster for them (measurements: tools/bench/README.md).
+// The OpenBLAS kernel as a backend for set_gemm_backend: every product on single-threaded
+// cblas_?gemm inside eigennet's split, named "openblas"; nullptr where eigennet was built without
+// OpenBLAS. From before the planner; pin_gemm_kernel(GemmKernel::OpenBlas) does the same.
 std::shared_ptr<GemmBackend> openblas_gemm_backend();
-// Name of the backend in use ("eigen" for the built-in one).
+
+// What runs the products now: the plugged-in backend's name; else the pinned kernel's name
+// ("eigen", "openblas", "onednn"), or "auto" / "all" while the planner measures (see plan.hpp),
+// or "eigen" in a build whose only kernel is Eigen's.
 const char* gemm_backend_name();
 
-// The built-in backend: Eigen's blocked GEMM kernels, with packing buffers kept per thread
-// and per shape, so a repeated product allocates nothing; split over the library's threads
-// (threads.hpp; by rows or columns of C) when the product is large enough to pay for it.
-
 }  // namespace eigennet
+
+#include "eigennet/gemm/plan.hpp"
