@@ -3,6 +3,9 @@
 // By default it checks every layer, every loss and a few composed networks (among them the
 // notebook's 784→1000→10 MLP at full size, large tensors on a sample of entries), in float and
 // double, prints one table row per tensor and exits non-zero if any check fails.
+// --device cuda checks the GPU's backward instead: each device layer and loss inside a small
+// network, and the device-capable models, against central differences (in double) and against
+// the CPU backward at the same point.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
@@ -12,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "eigennet/cuda/device_training.hpp"
 #include "eigennet/eigennet.hpp"
 #include "eigennet/data/preprocess.hpp"
 #include "dtype.hpp"
@@ -249,6 +253,71 @@ std::vector<Check> all_checks(const Sizes& s) {
   return checks;
 }
 
+// The GPU's backward (--device cuda): small host networks whose device mirrors give the
+// gradients (cuda/device_training.hpp), checked by check_external_gradients. Against the host
+// backward: float 1e-5, double 1e-12 (no TF32).
+template <typename Scalar, typename Target>
+GradcheckReport check_on_device(Network<Scalar>& net, const Matrix<Scalar>& x, const Target& target,
+                                const Loss<Scalar>& loss, const GradcheckOptions& o) {
+  const ExternalGradients<Scalar> g = cuda::device_gradients<Scalar>(net, loss, x, target);
+  return check_external_gradients<Scalar>("device", net, x, target, loss, g, sizeof(Scalar) == 4 ? 1e-5 : 1e-12, o);
+}
+
+std::vector<Check> device_checks(const Sizes& s) {
+  std::vector<Check> checks;
+  // A dense layer, then the activation under test (none for "dense"); softmax cross-entropy on labels.
+  const auto layer_check = [s](std::string name, auto add_activation) {
+    return make_check("layer", std::move(name), [s, add_activation](auto tag, const GradcheckOptions& o) {
+      using Scalar = decltype(tag);
+      RandomState rng(o.seed);
+      Network<Scalar> net;
+      initialize(net.template emplace<Dense<Scalar>>(s.in, s.out), rng, {InitScheme::Normal, 0, 0.5});
+      add_activation(net, Scalar{});
+      return check_on_device<Scalar>(net, random_matrix<Scalar>(s.batch, s.in, o.seed + 1),
+                                     random_labels(s.batch, s.out, o.seed + 2), SoftmaxCrossEntropy<Scalar>(), o);
+    });
+  };
+  checks.push_back(layer_check("dense", [](auto&, auto) {}));
+  checks.push_back(layer_check("relu", [s](auto& net, auto tag) { net.template emplace<Relu<decltype(tag)>>(s.out); }));
+  checks.push_back(
+      layer_check("sigmoid", [s](auto& net, auto tag) { net.template emplace<Sigmoid<decltype(tag)>>(s.out); }));
+  checks.push_back(layer_check("tanh", [s](auto& net, auto tag) { net.template emplace<Tanh<decltype(tag)>>(s.out); }));
+  checks.push_back(make_check("loss", "squared_error", [s](auto tag, const GradcheckOptions& o) {
+    // A dense layer without bias under the summed squared error on a target matrix.
+    using Scalar = decltype(tag);
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(s.in, s.out, false), rng, {InitScheme::Normal, 0, 0.5});
+    return check_on_device<Scalar>(net, random_matrix<Scalar>(s.batch, s.in, o.seed + 1),
+                                   random_matrix<Scalar>(s.batch, s.out, o.seed + 2), SquaredError<Scalar>(), o);
+  }));
+  checks.push_back(make_check("model", "notebook-mlp", [](auto tag, const GradcheckOptions& o) {
+    // The notebook's 784→1000 ReLU→10 at full size, softmax cross-entropy; batch 4.
+    using Scalar = decltype(tag);
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(784, 1000), rng, {InitScheme::Normal, 0, 0.05});
+    net.template emplace<Relu<Scalar>>(1000);
+    initialize(net.template emplace<Dense<Scalar>>(1000, 10), rng, {InitScheme::Normal, 0, 0.05});
+    return check_on_device<Scalar>(net, random_matrix<Scalar>(4, 784, o.seed + 1), random_labels(4, 10, o.seed + 2),
+                                   SoftmaxCrossEntropy<Scalar>(), o);
+  }));
+  checks.push_back(make_check("model", "sigmoid-tanh-mlp", [](auto tag, const GradcheckOptions& o) {
+    // 20→16 sigmoid→12 tanh→6, softmax cross-entropy on the logits; batch 5.
+    using Scalar = decltype(tag);
+    RandomState rng(o.seed);
+    Network<Scalar> net;
+    initialize(net.template emplace<Dense<Scalar>>(20, 16), rng, {InitScheme::Glorot});
+    net.template emplace<Sigmoid<Scalar>>(16);
+    initialize(net.template emplace<Dense<Scalar>>(16, 12), rng, {InitScheme::TorchDefault});
+    net.template emplace<Tanh<Scalar>>(12);
+    initialize(net.template emplace<Dense<Scalar>>(12, 6), rng, {InitScheme::TorchDefault});
+    return check_on_device<Scalar>(net, random_matrix<Scalar>(5, 20, o.seed + 1), random_labels(5, 6, o.seed + 2),
+                                   SoftmaxCrossEntropy<Scalar>(), o);
+  }));
+  return checks;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -259,6 +328,12 @@ int main(int argc, char** argv) {
   GradcheckOptions options;
   Sizes sizes;
   bool list = false;
+  std::string device = "cpu";
+  app.add_option("--device", device,
+                 "cpu: the CPU layers; cuda: the GPU's backward (device layers, losses and models), against central "
+                 "differences and the CPU backward")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   app.add_option("--layer", layers, "Check only these layers (repeatable); see --list");
   app.add_option("--loss", losses, "Check only these losses (repeatable)");
   app.add_option("--model", models, "Check only these composed networks (repeatable)");
@@ -279,7 +354,7 @@ int main(int argc, char** argv) {
   app.add_flag("--list", list, "List the available checks and exit");
   CLI11_PARSE(app, argc, argv);
 
-  const std::vector<Check> checks = all_checks(sizes);
+  const std::vector<Check> checks = device == "cuda" ? device_checks(sizes) : all_checks(sizes);
   if (list) {
     for (const auto& c : checks) std::cout << c.category << "  " << c.name << "\n";
     return 0;
@@ -294,6 +369,10 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+  if (device == "cuda" && !cuda::query_device().available) {
+    std::cerr << "gradcheck: --device cuda: no GPU: " << cuda::query_device().reason << "\n";
+    return 2;
+  }
   const bool select_all = layers.empty() && losses.empty() && models.empty();
   auto selected = [&](const Check& c) {
     if (select_all) return true;

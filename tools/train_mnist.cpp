@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "eigennet/cuda/device_training.hpp"
 #include "eigennet/data/atomic_file.hpp"
 #include "eigennet/data/checkpoint.hpp"
 #include "eigennet/data/mnist.hpp"
@@ -45,6 +46,8 @@ struct Options {
   bool eval_only = false;
   int threads = 1;          // threads for matrix products
   bool data_parallel = false;  // split each batch over `threads` network replicas instead
+  std::string device = "cpu";  // cpu, cuda, auto: where the training steps run
+  bool tf32 = false;           // TensorFloat-32 in the GPU's float products
   PlotFlags plots;          // --plot, --plot-samples, --show (train_plots.hpp)
 };
 
@@ -95,6 +98,12 @@ void define_flags(CLI::App& app, Options& o, Overrides& v) {
   app.add_option("--threads", o.threads, "threads for matrix products")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--device", o.device,
+                 "where the training steps run: cpu; cuda (the GPU; MLP recipes with sgd or momentum); auto (the "
+                 "GPU where the build has CUDA, a device answers and the recipe runs there, else the CPU)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+  app.add_flag("--tf32", o.tf32, "TensorFloat-32 in the GPU's float32 products (faster, ~1e-3 relative error)");
   app.add_flag("--data-parallel", o.data_parallel,
                "split each batch over --threads replicas of the network (DataParallel): faster than splitting "
                "the products for small networks");
@@ -154,6 +163,39 @@ Settings apply_overrides(const Recipe& recipe, const Overrides& v) {
   return s;
 }
 
+// ---- where the steps run ---------------------------------------------------------------------
+
+// Empty: the GPU can run this (--device cuda|auto). Else why not (the recipe's layers, loss or
+// update, a setting that runs on the host only, no CUDA in this build, no device).
+template <typename Scalar>
+std::string why_not_gpu(const Model<Scalar>& model, const Settings& settings, const Options& options) {
+  if (options.data_parallel) return "--data-parallel splits batches over CPU threads";
+  if (settings.normalization == "per-batch") return "per-batch normalization runs on the host";
+  std::string why = cuda::device_support(model.network, *model.loss, *model.optimizer);
+  if (why.empty() && !cuda::query_device().available) why = "no GPU: " + cuda::query_device().reason;
+  return why;
+}
+
+// --device: true for the GPU. Prints which device the run uses; --device cuda where the GPU
+// cannot run it is an error naming why.
+template <typename Scalar>
+bool choose_gpu(const Model<Scalar>& model, const Settings& settings, const Options& options) {
+  if (options.device == "cpu" || options.eval_only) {
+    if (options.tf32) throw std::invalid_argument("--tf32 applies to training on the GPU (--device cuda or auto)");
+    std::printf("device: CPU%s\n", options.eval_only && options.device != "cpu" ? " (evaluation runs on the host)" : "");
+    return false;
+  }
+  const std::string why = why_not_gpu(model, settings, options);
+  if (!why.empty()) {
+    if (options.device == "cuda") throw std::invalid_argument("--device cuda: " + why);
+    std::printf("device: CPU (--device auto: %s)\n", why.c_str());
+    return false;
+  }
+  std::printf("device: GPU %s (--device %s%s)\n", cuda::query_device().name.c_str(), options.device.c_str(),
+              options.tf32 && sizeof(Scalar) == 4 ? ", TF32 products" : "");
+  return true;
+}
+
 // ---- one run in one precision ----------------------------------------------------------------
 
 template <typename Scalar>
@@ -161,6 +203,7 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
   RandomState rng(settings.seed);
   Model<Scalar> model = recipe.build<Scalar>(settings, rng);  // draws the initial weights
   std::printf("recipe %s\n", describe_settings(recipe, settings, model.network).c_str());
+  const bool on_gpu = choose_gpu(model, settings, options);
   std::printf("%s", model.network.summary().c_str());
   ParameterList<Scalar> parameters = model.network.parameters();
   if (!options.load_path.empty()) {
@@ -218,6 +261,13 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
     Progress progress(isatty(fileno(stdout)) != 0, total, settings.iterations > 0 ? 0 : settings.epochs);
     hooks.observer = [&progress](TrainingEvent event, const TrainingHistory& h) { progress(event, h); };
     const Clock::time_point start = Clock::now();
+    // On the GPU: the same batches (drawn above, on the host), the same loops and passes.
+    std::unique_ptr<Stepper<Scalar>> gpu_steps;
+    if (on_gpu) {
+      gpu_steps = cuda::make_device_stepper(model.network, *model.loss, *model.optimizer, train,
+                                            settings.batch_size, options.tf32);
+      hooks.stepper = gpu_steps.get();
+    }
     if (settings.iterations > 0) {
       IterationOptions o;
       o.iterations = settings.iterations;
@@ -253,11 +303,15 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
   }
   write_training_plots<Scalar>(options.plots, history, model.network, test_x, dataset.data.test, hooks.transform,
                               "train-mnist " + recipe.name);
-  if (!options.eval_only)
-    std::printf("trained %lld steps in %.2f s (%.2f ms/step, test passes included; %d thread%s%s)\n",
+  if (!options.eval_only) {
+    const std::string where =
+        on_gpu ? "GPU, upload included"
+               : std::to_string(options.threads) + (options.threads == 1 ? " thread" : " threads") +
+                     (options.data_parallel && options.threads > 1 ? ", data-parallel" : "");
+    std::printf("trained %lld steps in %.2f s (%.2f ms/step, test passes included; %s)\n",
                 (long long)history.steps(), train_seconds,
-                1000 * train_seconds / double(std::max<Index>(1, history.steps())), options.threads,
-                options.threads == 1 ? "" : "s", options.data_parallel && options.threads > 1 ? ", data-parallel" : "");
+                1000 * train_seconds / double(std::max<Index>(1, history.steps())), where.c_str());
+  }
   std::printf("test accuracy: %.2f%%\n", 100 * history.final_test_accuracy());
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "eigennet/cuda/device_network.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -76,8 +77,11 @@ struct DeviceNetwork<Scalar>::Impl {
   // activations[0] is the batch input, activations[i+1] layer i's output; deltas[i] = dL/d
   // activations[i]. Each is max_batch rows; a batch of n uses the first n rows.
   std::vector<DeviceArray<Scalar>> activations, deltas;
-  DeviceArray<Scalar> row_loss, loss, hyper;  // hyper: ε, μ
-  DeviceArray<std::int32_t> status;           // losses evaluated, first NaN/Inf one (−1: none)
+  DeviceArray<Scalar> row_loss, row_right, loss, hyper;  // hyper: ε, μ
+  // status: losses evaluated, the first NaN/Inf one (−1: none), training steps logged.
+  DeviceArray<std::int32_t> status;
+  // Per training step: its loss and batch accuracy, a ring of options.step_log entries.
+  DeviceArray<Scalar> step_log;
   DeviceArray<std::int32_t> batch_indices, batch_labels;
   DeviceArray<Scalar> batch_targets;
 
@@ -87,6 +91,12 @@ struct DeviceNetwork<Scalar>::Impl {
   DeviceArray<std::int32_t> training_labels;
 
   std::vector<std::int32_t> host_indices;  // max_batch, filled by step()
+  // Step results fetched from the ring but not yet handed out (the ring filled up), and the
+  // host copy of the ring.
+  std::vector<StepResult> fetched_results;
+  std::vector<Scalar> host_log;
+  std::vector<Index> step_rows;  // rows of each step in the ring, by ring slot
+  Index steps_fetched = 0;
   std::map<Index, cudaGraphExec_t> graphs;  // one per batch size
   std::map<Index, bool> eager_step_done;    // the first step of a batch size runs uncaptured
   Index steps = 0;
@@ -118,12 +128,12 @@ struct DeviceNetwork<Scalar>::Impl {
   }
 
   void forward(Index n);
-  void loss_and_gradient(Index n);
+  void loss_and_gradient(Index n, bool log_step);
   void backward(Index n, bool compute_input_gradient);
   // Forward, loss and backward of the n rows already uploaded as the batch.
   void forward_loss_backward(Index n, bool compute_input_gradient) {
     forward(n);
-    loss_and_gradient(n);
+    loss_and_gradient(n, false);
     backward(n, compute_input_gradient);
     batch = n;
   }
@@ -138,6 +148,7 @@ struct DeviceNetwork<Scalar>::Impl {
   void update();
   void enqueue_step(Index n);
   void throw_if_diverged();
+  void fetch_step_results();
 };
 
 template <typename Scalar>
@@ -152,6 +163,8 @@ DeviceNetwork<Scalar>::Impl::Impl(Network<Scalar>& host, const DeviceOptions& op
                                 std::to_string(opt.learning_rate));
   if (opt.kind == DeviceOptimizer::Kind::Momentum && !(opt.momentum >= 0 && opt.momentum < 1))
     throw std::invalid_argument("DeviceNetwork: momentum must be in [0, 1), got " + std::to_string(opt.momentum));
+  if (options.step_log <= 0)
+    throw std::invalid_argument("DeviceNetwork: step_log must be positive, got " + std::to_string(options.step_log));
 
   // Layers, and the parameters in the host's order (Dense has one tensor, W).
   ParameterList<Scalar> host_parameters = host.parameters();
@@ -182,9 +195,14 @@ DeviceNetwork<Scalar>::Impl::Impl(Network<Scalar>& host, const DeviceOptions& op
     deltas.push_back(DeviceArray<Scalar>(max_batch * layer.output_size, name + " gradient of " + layer.describe));
   }
   row_loss = DeviceArray<Scalar>(max_batch, name + " loss per row");
+  if (options.loss.kind == DeviceLoss::Kind::SoftmaxCrossEntropy)
+    row_right = DeviceArray<Scalar>(max_batch, name + " right per row");
   loss = DeviceArray<Scalar>(1, name + " loss");
   hyper = DeviceArray<Scalar>(2, name + " learning rate and momentum");
-  status = DeviceArray<std::int32_t>(2, name + " status");
+  status = DeviceArray<std::int32_t>(3, name + " status");
+  step_log = DeviceArray<Scalar>(2 * std::size_t(options.step_log), name + " step log");
+  host_log.resize(2 * std::size_t(options.step_log));
+  step_rows.resize(std::size_t(options.step_log));
   batch_indices = DeviceArray<std::int32_t>(max_batch, name + " batch indices");
   if (options.loss.kind == DeviceLoss::Kind::SoftmaxCrossEntropy)
     batch_labels = DeviceArray<std::int32_t>(max_batch, name + " batch labels");
@@ -194,8 +212,8 @@ DeviceNetwork<Scalar>::Impl::Impl(Network<Scalar>& host, const DeviceOptions& op
 
   const Scalar hyper_host[2] = {Scalar(opt.learning_rate), Scalar(opt.momentum)};
   copy_to_device(hyper.data(), hyper_host, 2, "learning rate and momentum");
-  const std::int32_t status_host[2] = {0, -1};
-  copy_to_device(status.data(), status_host, 2, "status");
+  const std::int32_t status_host[3] = {0, -1, 0};
+  copy_to_device(status.data(), status_host, 3, "status");
   context.synchronize("DeviceNetwork construction");
 }
 
@@ -225,17 +243,21 @@ void DeviceNetwork<Scalar>::Impl::forward(Index n) {
 }
 
 // The output's gradient and the loss (model/loss.hpp: the 1/N of a mean lives here only).
+// log_step: a training step, whose loss and accuracy go to the step log.
 template <typename Scalar>
-void DeviceNetwork<Scalar>::Impl::loss_and_gradient(Index n) {
+void DeviceNetwork<Scalar>::Impl::loss_and_gradient(Index n, bool log_step) {
   const Scalar* out = activations.back().data();
   Scalar* d_out = deltas.back().data();
+  Scalar* log = log_step ? step_log.data() : nullptr;
   if (options.loss.kind == DeviceLoss::Kind::SoftmaxCrossEntropy) {
     kernels::softmax_cross_entropy(out, batch_labels.data(), n, output_size(), options.loss.log_epsilon, d_out,
-                                   row_loss.data(), stream());
-    kernels::finish_loss(row_loss.data(), n, Scalar(n), loss.data(), status.data(), stream());
+                                   row_loss.data(), row_right.data(), stream());
+    kernels::finish_loss(row_loss.data(), row_right.data(), n, Scalar(n), loss.data(), status.data(), log,
+                         options.step_log, stream());
   } else {
     kernels::squared_error(out, batch_targets.data(), n, output_size(), d_out, row_loss.data(), stream());
-    kernels::finish_loss(row_loss.data(), n, Scalar(1), loss.data(), status.data(), stream());
+    kernels::finish_loss(row_loss.data(), static_cast<const Scalar*>(nullptr), n, Scalar(1), loss.data(),
+                         status.data(), log, options.step_log, stream());
   }
 }
 
@@ -285,9 +307,34 @@ void DeviceNetwork<Scalar>::Impl::enqueue_step(Index n) {
   else
     kernels::gather_rows(training_targets.data(), output_size(), batch_indices.data(), n, batch_targets.data(), stream());
   forward(n);
-  loss_and_gradient(n);
+  loss_and_gradient(n, true);
   backward(n, false);
   update();
+}
+
+// Copies the step log's entries of the steps not fetched yet (at most a ring's worth: step()
+// fetches before the ring would overwrite one) into fetched_results.
+template <typename Scalar>
+void DeviceNetwork<Scalar>::Impl::fetch_step_results() {
+  const Index count = steps - steps_fetched;
+  if (count == 0) return;
+  const Index capacity = options.step_log;
+  const Index first = steps_fetched % capacity;
+  const Index head = std::min(count, capacity - first);  // up to the ring's end, then from its start
+  check_cuda(cudaMemcpyAsync(host_log.data(), step_log.data() + 2 * first, sizeof(Scalar) * 2 * head,
+                             cudaMemcpyDeviceToHost, stream()),
+             "DeviceNetwork: copying the step log to the host");
+  if (count > head)
+    check_cuda(cudaMemcpyAsync(host_log.data() + 2 * head, step_log.data(), sizeof(Scalar) * 2 * (count - head),
+                               cudaMemcpyDeviceToHost, stream()),
+               "DeviceNetwork: copying the step log to the host");
+  context.synchronize("the step log");
+  for (Index i = 0; i < count; ++i) {
+    const Index slot = (first + i) % capacity;
+    fetched_results.push_back(StepResult{double(host_log[std::size_t(2 * i)]),
+                                         double(host_log[std::size_t(2 * i + 1)]), step_rows[std::size_t(slot)]});
+  }
+  steps_fetched = steps;
 }
 
 template <typename Scalar>
@@ -402,6 +449,8 @@ void DeviceNetwork<Scalar>::step(const std::vector<Index>& indices) {
                                   std::to_string(d.training_rows) + ")");
     d.host_indices[i] = static_cast<std::int32_t>(indices[i]);
   }
+  if (d.steps - d.steps_fetched == d.options.step_log) d.fetch_step_results();  // the ring is full
+  d.step_rows[std::size_t(d.steps % d.options.step_log)] = n;
   d.copy_to_device(d.batch_indices.data(), d.host_indices.data(), n, "batch indices");
   if (!d.options.graph || !d.eager_step_done[n]) {
     d.enqueue_step(n);
@@ -437,6 +486,13 @@ Scalar DeviceNetwork<Scalar>::loss() {
   Scalar value = 0;
   impl_->copy_to_host(&value, impl_->loss.data(), 1, "loss");
   return value;
+}
+
+template <typename Scalar>
+void DeviceNetwork<Scalar>::step_results(std::vector<StepResult>& results) {
+  impl_->fetch_step_results();
+  results.insert(results.end(), impl_->fetched_results.begin(), impl_->fetched_results.end());
+  impl_->fetched_results.clear();
 }
 
 template <typename Scalar>
@@ -552,6 +608,18 @@ Index DeviceNetwork<Scalar>::graphs_captured() const {
   return static_cast<Index>(impl_->graphs.size());
 }
 
+template <typename Scalar>
+std::string device_layer_support(const Network<Scalar>& network) {
+  try {
+    for (Index i = 0; i < network.layer_count(); ++i) plan_layer(network.layer(i), i);
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what()).substr(std::string("DeviceNetwork: ").size());
+  }
+  return network.layer_count() == 0 ? "the network has no layers" : "";
+}
+
+template std::string device_layer_support<float>(const Network<float>&);
+template std::string device_layer_support<double>(const Network<double>&);
 template class DeviceNetwork<float>;
 template class DeviceNetwork<double>;
 

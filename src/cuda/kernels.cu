@@ -84,11 +84,14 @@ __global__ void activation_backward_kernel(Activation f, const Scalar* x, const 
 // with m the row max; log p_label = z_label − m − log s.
 template <typename Scalar>
 __global__ void softmax_cross_entropy_kernel(const Scalar* z, const std::int32_t* labels, Size rows, Size cols,
-                                             Scalar log_epsilon, Scalar* dz, Scalar* row_loss) {
+                                             Scalar log_epsilon, Scalar* dz, Scalar* row_loss, Scalar* row_right) {
   for (Size n = thread_index(); n < rows; n += thread_stride()) {
     const Scalar* zn = z + n * cols;
     Scalar* dzn = dz + n * cols;
     Scalar m = zn[0];
+    Size best = 0;  // the first maximum (numpy's argmax, train.cpp's accuracy)
+    for (Size k = 1; k < cols; ++k)
+      if (zn[k] > zn[best]) best = k;
     for (Size k = 1; k < cols; ++k) m = max(m, zn[k]);
     Scalar s = 0;
     for (Size k = 0; k < cols; ++k) {
@@ -100,6 +103,7 @@ __global__ void softmax_cross_entropy_kernel(const Scalar* z, const std::int32_t
     for (Size k = 0; k < cols; ++k) dzn[k] = (dzn[k] / s - (k == label ? Scalar(1) : Scalar(0))) * inv_rows;
     const Scalar log_p = zn[label] - m - log(s);
     row_loss[n] = log_epsilon > Scalar(0) ? -log(exp(log_p) + log_epsilon) : -log_p;
+    if (row_right) row_right[n] = best == label ? Scalar(1) : Scalar(0);
   }
 }
 
@@ -120,22 +124,36 @@ __global__ void squared_error_kernel(const Scalar* o, const Scalar* t, Size rows
 // One block of kBlock threads: strided partial sums, then a tree in shared memory (the same
 // order every time, so the loss is reproducible).
 template <typename Scalar>
-__global__ void finish_loss_kernel(const Scalar* row_loss, Size rows, Scalar divisor, Scalar* loss,
-                                   std::int32_t* status) {
-  __shared__ Scalar partial[kBlock];
+__device__ Scalar block_sum(const Scalar* values, Size rows, Scalar* partial) {
   Scalar total = 0;
-  for (Size n = threadIdx.x; n < rows; n += kBlock) total += row_loss[n];
+  for (Size n = threadIdx.x; n < rows; n += kBlock) total += values[n];
   partial[threadIdx.x] = total;
   __syncthreads();
   for (int half = kBlock / 2; half > 0; half /= 2) {
     if (int(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
     __syncthreads();
   }
+  const Scalar sum = partial[0];
+  __syncthreads();  // partial is reused by the next sum
+  return sum;
+}
+
+template <typename Scalar>
+__global__ void finish_loss_kernel(const Scalar* row_loss, const Scalar* row_right, Size rows, Scalar divisor,
+                                   Scalar* loss, std::int32_t* status, Scalar* step_log, Size log_capacity) {
+  __shared__ Scalar partial[kBlock];
+  const Scalar value = block_sum(row_loss, rows, partial) / divisor;
+  const Scalar right = row_right ? block_sum(row_right, rows, partial) : Scalar(0);
   if (threadIdx.x == 0) {
-    const Scalar value = partial[0] / divisor;
     *loss = value;
     if (!isfinite(value) && status[1] < 0) status[1] = status[0];
     ++status[0];
+    if (step_log) {
+      Scalar* entry = step_log + 2 * (Size(status[2]) % log_capacity);
+      entry[0] = value;
+      entry[1] = row_right ? right / Scalar(rows) : Scalar(NAN);
+      ++status[2];
+    }
   }
 }
 
@@ -194,9 +212,10 @@ void activation_backward(Activation f, const Scalar* x, const Scalar* y, const S
 
 template <typename Scalar>
 void softmax_cross_entropy(const Scalar* z, const std::int32_t* labels, Size rows, Size cols, double log_epsilon,
-                           Scalar* dz, Scalar* row_loss, cudaStream_t stream) {
+                           Scalar* dz, Scalar* row_loss, Scalar* row_right, cudaStream_t stream) {
   softmax_cross_entropy_kernel<<<launch_blocks(rows), kBlock, 0, stream>>>(z, labels, rows, cols,
-                                                                            Scalar(log_epsilon), dz, row_loss);
+                                                                            Scalar(log_epsilon), dz, row_loss,
+                                                                            row_right);
   check_launch("softmax_cross_entropy");
 }
 
@@ -208,9 +227,10 @@ void squared_error(const Scalar* o, const Scalar* t, Size rows, Size cols, Scala
 }
 
 template <typename Scalar>
-void finish_loss(const Scalar* row_loss, Size rows, Scalar divisor, Scalar* loss, std::int32_t* status,
-                 cudaStream_t stream) {
-  finish_loss_kernel<<<1, kBlock, 0, stream>>>(row_loss, rows, divisor, loss, status);
+void finish_loss(const Scalar* row_loss, const Scalar* row_right, Size rows, Scalar divisor, Scalar* loss,
+                 std::int32_t* status, Scalar* step_log, Size log_capacity, cudaStream_t stream) {
+  finish_loss_kernel<<<1, kBlock, 0, stream>>>(row_loss, row_right, rows, divisor, loss, status, step_log,
+                                               log_capacity);
   check_launch("finish_loss");
 }
 
@@ -236,9 +256,10 @@ void momentum_update(Scalar* w, const Scalar* g, Scalar* v, Size count, bool nes
   template void activation_backward<Scalar>(Activation, const Scalar*, const Scalar*, const Scalar*, Scalar*,     \
                                             Size, cudaStream_t);                                                  \
   template void softmax_cross_entropy<Scalar>(const Scalar*, const std::int32_t*, Size, Size, double, Scalar*,    \
-                                              Scalar*, cudaStream_t);                                             \
+                                              Scalar*, Scalar*, cudaStream_t);                                    \
   template void squared_error<Scalar>(const Scalar*, const Scalar*, Size, Size, Scalar*, Scalar*, cudaStream_t);  \
-  template void finish_loss<Scalar>(const Scalar*, Size, Scalar, Scalar*, std::int32_t*, cudaStream_t);           \
+  template void finish_loss<Scalar>(const Scalar*, const Scalar*, Size, Scalar, Scalar*, std::int32_t*, Scalar*,  \
+                                    Size, cudaStream_t);                                                          \
   template void sgd_update<Scalar>(Scalar*, const Scalar*, Size, const Scalar*, const std::int32_t*,              \
                                    cudaStream_t);                                                                 \
   template void momentum_update<Scalar>(Scalar*, const Scalar*, Scalar*, Size, bool, const Scalar*,               \

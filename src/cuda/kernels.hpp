@@ -42,9 +42,10 @@ void activation_backward(Activation f, const Scalar* x, const Scalar* y, const S
 // Fused softmax-cross-entropy on logits z (rows×cols) and labels:
 //   dz = (softmax(z) − onehot(labels)) / rows,   row_loss[n] = −log p_{n,label}
 //   (with log_epsilon > 0: −log(p_{n,label} + log_epsilon)). Softmax subtracts the row max.
+//   row_right (may be null): 1 where the row's first maximum is at its label, else 0.
 template <typename Scalar>
 void softmax_cross_entropy(const Scalar* z, const std::int32_t* labels, Size rows, Size cols, double log_epsilon,
-                           Scalar* dz, Scalar* row_loss, cudaStream_t stream);
+                           Scalar* dz, Scalar* row_loss, Scalar* row_right, cudaStream_t stream);
 
 // Summed squared error on o, t (rows×cols):  d = 2(o − t),  row_loss[n] = Σ_j (o − t)².
 template <typename Scalar>
@@ -52,12 +53,15 @@ void squared_error(const Scalar* o, const Scalar* t, Size rows, Size cols, Scala
                    cudaStream_t stream);
 
 // The step's loss and the divergence guard, one thread block:
-//   *loss = Σ_n row_loss[n] / divisor  (N for a mean over the batch, 1 for a sum);   status[0] counts the steps; when the loss is NaN/±Inf and
-//   status[1] < 0, status[1] = the step's index (0-based). The updates below do nothing once
+//   *loss = Σ_n row_loss[n] / divisor  (N for a mean over the batch, 1 for a sum);
+//   status[0] counts the loss evaluations; when the loss is NaN/±Inf and status[1] < 0,
+//   status[1] = the evaluation's index (0-based). The updates below do nothing once
 //   status[1] ≥ 0, so training stops at the parameters before the first bad step.
+//   With a step_log (training steps only): entry status[2] mod log_capacity (two values) gets
+//   the loss and the batch's accuracy Σ row_right / rows (NaN without row_right); ++status[2].
 template <typename Scalar>
-void finish_loss(const Scalar* row_loss, Size rows, Scalar divisor, Scalar* loss, std::int32_t* status,
-                 cudaStream_t stream);
+void finish_loss(const Scalar* row_loss, const Scalar* row_right, Size rows, Scalar divisor, Scalar* loss,
+                 std::int32_t* status, Scalar* step_log, Size log_capacity, cudaStream_t stream);
 
 // Updates over `count` entries, from the hyper-parameters in device memory (hyper[0] = ε,
 // hyper[1] = μ), so a new learning rate needs no new graph:

@@ -130,18 +130,21 @@ GradcheckRow check_tensor(const std::string& subject, const std::string& name, M
   return row;
 }
 
-// A float backward against the double backward of the promoted copy at the same point, over
-// every entry: relative error ‖g − g64‖ / (‖g‖ + ‖g64‖).
-GradcheckRow compare_with_double(const std::string& subject, const std::string& name, const Matrix<float>& analytic,
-                                 const Matrix<double>& reference, double tolerance) {
+// A backward against another one at the same point (the double backward of a float subject's
+// promoted copy, or the host's backward of a device gradient), over every entry: relative error
+// ‖g − g_ref‖ / (‖g‖ + ‖g_ref‖).
+template <typename Scalar, typename Reference>
+GradcheckRow compare_backwards(const std::string& subject, const std::string& name, const Matrix<Scalar>& analytic,
+                               const Matrix<Reference>& reference_in, double tolerance, const char* reference_name) {
   GradcheckRow row;
-  row.subject = subject + " float vs double";
+  row.subject = subject;
   row.tensor = name;
   row.rows = analytic.rows();
   row.cols = analytic.cols();
   row.checked = analytic.size();
   row.tolerance = tolerance;
-  const Matrix<double> a = analytic.cast<double>();
+  const Matrix<double> a = analytic.template cast<double>();
+  const Matrix<double> reference = reference_in.template cast<double>();
   const Matrix<double> difference = a - reference;
   Index r = 0, c = 0;
   difference.cwiseAbs().maxCoeff(&r, &c);
@@ -151,8 +154,13 @@ GradcheckRow compare_with_double(const std::string& subject, const std::string& 
   row.numeric = reference(r, c);
   const double denominator = a.norm() + reference.norm();
   row.relative_error = denominator > 0 ? difference.norm() / denominator : 0.0;
-  judge(row, analytic.allFinite(), analytic.isZero(0), "double backward");
+  judge(row, analytic.allFinite(), analytic.isZero(0), reference_name);
   return row;
+}
+
+GradcheckRow compare_with_double(const std::string& subject, const std::string& name, const Matrix<float>& analytic,
+                                 const Matrix<double>& reference, double tolerance) {
+  return compare_backwards(subject + " float vs double", name, analytic, reference, tolerance, "double backward");
 }
 
 // Σ R ⊙ Y accumulated in double.
@@ -336,6 +344,7 @@ GradcheckReport in_double(GradcheckReport report) {
 // Targets of the double copy: a target matrix cast to double, labels as they are.
 Matrix<double> double_target(const Matrix<float>& target) { return target.cast<double>(); }
 const Labels& double_target(const Labels& labels) { return labels; }
+const Matrix<double>& double_target(const Matrix<double>& target) { return target; }
 
 template <typename Scalar, typename Target>
 GradcheckReport check_loss_any(const Loss<Scalar>& loss, ConstMatrixRef<Scalar> output, const Target& target,
@@ -404,7 +413,84 @@ GradcheckReport check_network_any(Network<Scalar>& network, ConstMatrixRef<Scala
       [&](const Matrix<Scalar>& in) { return network.forward_backward(in, target, loss, true); }, options);
 }
 
+template <typename Scalar, typename Target>
+GradcheckReport check_external_any(const std::string& subject, Network<Scalar>& network, ConstMatrixRef<Scalar> x,
+                                   const Target& target, const Loss<Scalar>& loss, const ExternalGradients<Scalar>& g,
+                                   double host_tolerance, const GradcheckOptions& options) {
+  ParameterList<Scalar> parameters = network.parameters();
+  if (g.parameters.size() != parameters.size())
+    throw std::invalid_argument("gradcheck: " + subject + " gave " + std::to_string(g.parameters.size()) +
+                                " parameter gradients for a network with " + std::to_string(parameters.size()));
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    require_shape(g.parameters[i], parameters[i].value->rows(), parameters[i].value->cols(),
+                  [&] { return "gradcheck: " + subject + " gradient of " + parameters[i].name; });
+  require_shape(g.input, x.rows(), x.cols(), [&] { return "gradcheck: " + subject + " dL/dX"; });
+
+  // 1. Against central differences of the network's loss, in double (a float network through
+  //    its double copy, the float gradients held to the float-vs-double tolerance).
+  std::optional<Network<double>> copy64;
+  std::unique_ptr<Loss<double>> loss_copy64;
+  Network<double>* network_in_double = nullptr;
+  const Loss<double>* loss_in_double = nullptr;
+  if constexpr (std::is_same_v<Scalar, float>) {
+    copy64 = network.to_double();
+    loss_copy64 = loss.to_double();
+    network_in_double = &*copy64;
+    loss_in_double = loss_copy64.get();
+  } else {
+    network_in_double = &network;
+    loss_in_double = &loss;
+  }
+  Network<double>& network64 = *network_in_double;
+  const Loss<double>& loss64 = *loss_in_double;
+  auto settings = settings_from<double>(options);
+  if (std::is_same_v<Scalar, float> && !(options.tolerance > 0)) settings.tolerance = options.float_vs_double_tolerance;
+  RandomState rng(settings.seed);
+  Matrix<double> x64 = x.template cast<double>();
+  const auto target64 = double_target(target);
+  const std::function<double()> objective = [&] {
+    const Matrix<double> out = network64.forward(x64);
+    if constexpr (std::is_same_v<Target, Labels>) return double(loss64.value_labels(out, target64));
+    else return double(loss64.value(out, target64));
+  };
+  const std::string numeric_subject = subject + (std::is_same_v<Scalar, float> ? " (float) in double" : "");
+  ParameterList<double> parameters64 = network64.parameters();
+  GradcheckReport report;
+  for (std::size_t i = 0; i < parameters64.size(); ++i)
+    report.rows.push_back(check_tensor(numeric_subject, parameters64[i].name, *parameters64[i].value,
+                                       Matrix<double>(g.parameters[i].template cast<double>()), objective, settings,
+                                       rng));
+  report.rows.push_back(check_tensor(numeric_subject, std::string("X"), x64, Matrix<double>(g.input.template cast<double>()),
+                                     objective, settings, rng));
+
+  // 2. Against the network's own backward at the same point, in the same precision.
+  network.forward_backward(x, target, loss, true);
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    report.rows.push_back(compare_backwards(subject + " vs host", parameters[i].name, g.parameters[i],
+                                            *parameters[i].gradient, host_tolerance, "host backward"));
+  report.rows.push_back(compare_backwards(subject + " vs host", std::string("X"), g.input,
+                                          Matrix<Scalar>(network.input_gradient()), host_tolerance, "host backward"));
+  return report;
+}
+
 }  // namespace
+
+template <typename Scalar>
+GradcheckReport check_external_gradients(const std::string& subject, Network<Scalar>& network,
+                                         ConstMatrixRef<Scalar> x, ConstLabelsRef labels, const Loss<Scalar>& loss,
+                                         const ExternalGradients<Scalar>& gradients, double host_tolerance,
+                                         const GradcheckOptions& options) {
+  return check_external_any<Scalar>(subject, network, x, Labels(labels), loss, gradients, host_tolerance, options);
+}
+
+template <typename Scalar>
+GradcheckReport check_external_gradients(const std::string& subject, Network<Scalar>& network,
+                                         ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target,
+                                         const Loss<Scalar>& loss, const ExternalGradients<Scalar>& gradients,
+                                         double host_tolerance, const GradcheckOptions& options) {
+  return check_external_any<Scalar>(subject, network, x, Matrix<Scalar>(target), loss, gradients, host_tolerance,
+                                    options);
+}
 
 template <typename Scalar>
 GradcheckReport check_layer(Layer<Scalar>& layer, ConstMatrixRef<Scalar> x, const GradcheckOptions& options) {
@@ -468,7 +554,15 @@ GradcheckReport check_network(Network<Scalar>& network, ConstMatrixRef<Scalar> x
   template GradcheckReport check_network<Scalar>(Network<Scalar>&, ConstMatrixRef<Scalar>, ConstMatrixRef<Scalar>, \
                                                  const Loss<Scalar>&, const GradcheckOptions&);                     \
   template GradcheckReport check_network<Scalar>(Network<Scalar>&, ConstMatrixRef<Scalar>, ConstLabelsRef,         \
-                                                 const Loss<Scalar>&, const GradcheckOptions&);
+                                                 const Loss<Scalar>&, const GradcheckOptions&);                     \
+  template GradcheckReport check_external_gradients<Scalar>(const std::string&, Network<Scalar>&,                   \
+                                                            ConstMatrixRef<Scalar>, ConstLabelsRef,                 \
+                                                            const Loss<Scalar>&, const ExternalGradients<Scalar>&,  \
+                                                            double, const GradcheckOptions&);                       \
+  template GradcheckReport check_external_gradients<Scalar>(const std::string&, Network<Scalar>&,                   \
+                                                            ConstMatrixRef<Scalar>, ConstMatrixRef<Scalar>,         \
+                                                            const Loss<Scalar>&, const ExternalGradients<Scalar>&,  \
+                                                            double, const GradcheckOptions&);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

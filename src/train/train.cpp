@@ -61,7 +61,56 @@ Evaluation evaluate_with(Network<Scalar>& net, const LabeledData<Scalar>& data, 
   return result;
 }
 
-// The buffers and the step shared by both loops.
+// The default stepper: the network's own step on this thread (or DataParallel's replicas) and
+// the optimizer's update, done before step() returns.
+template <typename Scalar>
+class HostStepper final : public Stepper<Scalar> {
+ public:
+  HostStepper(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer,
+              const LabeledData<Scalar>& train, Index batch_size, int data_parallel,
+              const BatchTransform<Scalar>& transform)
+      : loss_(loss), optimizer_(optimizer), train_(train), transform_(transform), parallel_(net, data_parallel),
+        batch_x_(batch_size, net.input_size()), batch_labels_(batch_size) {}
+
+  // Gathers the batch's rows (indices checked by the loop), forward, loss, backward, and the
+  // update unless the loss is not finite.
+  void step(const std::vector<Index>& indices) override {
+    const Index n = static_cast<Index>(indices.size());
+    for (Index r = 0; r < n; ++r) {
+      const Index i = indices[static_cast<std::size_t>(r)];
+      batch_x_.row(r) = train_.x->row(i);
+      batch_labels_(r) = (*train_.labels)(i);
+    }
+    if (transform_) transform_(batch_x_.topRows(n));
+    result_.loss = double(parallel_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
+    result_.accuracy = accuracy<Scalar>(parallel_.output(), batch_labels_.head(n));
+    result_.rows = n;
+    diverged_ = diverged_ || !std::isfinite(result_.loss);
+    if (!diverged_) optimizer_.step();
+    pending_ = true;
+  }
+  void collect(std::vector<StepResult>& results) override {
+    if (pending_) results.push_back(result_);
+    pending_ = false;
+  }
+  void update_host() override {}
+  bool deferred() const override { return false; }
+  void set_learning_rate(double learning_rate) override { optimizer_.set_learning_rate(learning_rate); }
+  double learning_rate() const override { return optimizer_.learning_rate(); }
+
+ private:
+  const Loss<Scalar>& loss_;
+  Optimizer<Scalar>& optimizer_;
+  const LabeledData<Scalar>& train_;
+  const BatchTransform<Scalar>& transform_;
+  DataParallel<Scalar> parallel_;  // one thread: the network's own forward_backward
+  Matrix<Scalar> batch_x_;
+  Labels batch_labels_;
+  StepResult result_;
+  bool pending_ = false, diverged_ = false;
+};
+
+// What both loops share: the checks, the stepper, the batches, the history and the passes.
 template <typename Scalar>
 class Trainer {
  public:
@@ -69,9 +118,8 @@ class Trainer {
           const LabeledData<Scalar>& train, const LabeledData<Scalar>& validation, const LabeledData<Scalar>& test,
           Index batch_size, Index eval_batch, std::optional<double> learning_rate, int data_parallel,
           const TrainingHooks<Scalar>& hooks)
-      : net_(net), loss_(loss), optimizer_(optimizer), next_batch_(next_batch), train_(train),
-        validation_(validation), test_(test), eval_batch_(eval_batch), hooks_(hooks),
-        stepper_(net, data_parallel) {
+      : net_(net), loss_(loss), next_batch_(next_batch), train_(train), validation_(validation), test_(test),
+        eval_batch_(eval_batch), batch_size_(batch_size), hooks_(hooks) {
     if (train.empty() || train.size() == 0) throw std::invalid_argument("training: the training set is empty");
     if (!next_batch) throw std::invalid_argument("training: no batch rule (next_batch is empty)");
     if (batch_size < 1) throw std::invalid_argument("training: batch size must be ≥ 1, got " + std::to_string(batch_size));
@@ -80,63 +128,73 @@ class Trainer {
     if (learning_rate && (!(*learning_rate > 0) || !std::isfinite(*learning_rate)))
       throw std::invalid_argument("training: learning rate must be positive and finite, got " +
                                   std::to_string(*learning_rate));
+    if (hooks.stepper && hooks.transform)
+      throw std::invalid_argument("training: a batch transform runs on the host only; this stepper takes none");
+    if (hooks.stepper && data_parallel > 1)
+      throw std::invalid_argument("training: data_parallel applies to host steps only; this stepper has its own");
     check_data(net, train, "training");
     check_data(net, validation, "validation");
     check_data(net, test, "test");
-    if (learning_rate) optimizer.set_learning_rate(*learning_rate);
     // Everything a step or a pass needs, allocated once here.
-    const Index d = net.input_size();
     eval_batch_ = std::max<Index>(1, std::min(eval_batch, std::max(validation.size(), test.size())));
     net.reserve(std::max(batch_size, eval_batch_));
-    batch_x_.resize(batch_size, d);
-    batch_labels_.resize(batch_size);
-    if (hooks.transform) eval_x_.resize(eval_batch_, d);
+    if (hooks.transform) eval_x_.resize(eval_batch_, net.input_size());
+    if (hooks.stepper) {
+      stepper_ = hooks.stepper;
+    } else {
+      host_stepper_.emplace(net, loss, optimizer, train, batch_size, data_parallel, hooks.transform);
+      stepper_ = &*host_stepper_;
+    }
+    results_.reserve(1);
+    if (learning_rate) stepper_->set_learning_rate(*learning_rate);
   }
 
-  // Gathers the next batch and trains on it: forward, loss, backward, update. Records the
-  // batch's loss and accuracy (before the update); accumulates the epoch's sums. epoch 0: the
-  // iteration loop (no epochs).
+  // Draws the next batch, checks it and starts its step; records its result at once unless the
+  // stepper defers it. epoch 0: the iteration loop (no epochs).
   void step(TrainingHistory& history, Index epoch) {
     const std::vector<Index>& indices = next_batch_();
     const Index n = static_cast<Index>(indices.size());
-    if (n < 1 || n > batch_x_.rows())
+    if (n < 1 || n > batch_size_)
       throw std::invalid_argument("training: the batch rule gave " + std::to_string(n) + " samples, expected 1.." +
-                                  std::to_string(batch_x_.rows()));
+                                  std::to_string(batch_size_));
     const Index available = train_.size();
     for (Index r = 0; r < n; ++r) {
       const Index i = indices[static_cast<std::size_t>(r)];
       if (i < 0 || i >= available)
         throw std::out_of_range("training batch: sample index " + std::to_string(i) + " at position " +
                                 std::to_string(r) + " is outside 0.." + std::to_string(available - 1));
-      batch_x_.row(r) = train_.x->row(i);
-      batch_labels_(r) = (*train_.labels)(i);
     }
-    if (hooks_.transform) hooks_.transform(batch_x_.topRows(n));
+    stepper_->step(indices);
+    if (!stepper_->deferred()) record_steps(history, epoch);
+  }
 
-    const double value = double(stepper_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
-    const Index step_number = history.steps() + 1;
-    if (!std::isfinite(value)) {
-      std::ostringstream message;
-      message << "training diverged at step " << step_number;
-      if (epoch > 0) message << " (epoch " << epoch << ")";
-      message << ": the " << loss_.name()
-              << " loss is " << value << ". Try a lower learning rate (now " << optimizer_.learning_rate()
-              << ") and check the inputs for NaN/Inf.";
-      throw TrainingDiverged(message.str());
+  // The results of the steps started so far, into the history (and the epoch's sums), in order.
+  // Throws TrainingDiverged at the first NaN or ±Inf loss.
+  void record_steps(TrainingHistory& history, Index epoch) {
+    results_.clear();
+    stepper_->collect(results_);
+    for (const StepResult& r : results_) {
+      if (!std::isfinite(r.loss)) {
+        std::ostringstream message;
+        message << "training diverged at step " << history.steps() + 1;
+        if (epoch > 0) message << " (epoch " << epoch << ")";
+        message << ": the " << loss_.name() << " loss is " << r.loss << ". Try a lower learning rate (now "
+                << stepper_->learning_rate() << ") and check the inputs for NaN/Inf.";
+        throw TrainingDiverged(message.str());
+      }
+      history.loss.push_back(r.loss);
+      history.batch_accuracy.push_back(r.accuracy);
+      epoch_loss_sum_ += r.loss * double(r.rows);
+      epoch_right_ += r.accuracy * double(r.rows);
+      epoch_samples_ += double(r.rows);
+      notify(TrainingEvent::Step, history);
     }
-    const double batch_accuracy = accuracy<Scalar>(stepper_.output(), batch_labels_.head(n));
-    optimizer_.step();
-
-    history.loss.push_back(value);
-    history.batch_accuracy.push_back(batch_accuracy);
-    epoch_loss_sum_ += value * double(n);
-    epoch_right_ += batch_accuracy * double(n);
-    epoch_samples_ += double(n);
-    notify(TrainingEvent::Step, history);
   }
 
   // A test pass (and a validation pass with it when `with_validation`).
-  void test_pass(TrainingHistory& history, bool with_validation) {
+  void test_pass(TrainingHistory& history, bool with_validation, Index epoch) {
+    record_steps(history, epoch);
+    stepper_->update_host();
     if (with_validation) validation_pass(history);
     if (test_.empty()) return;
     const Evaluation e = evaluate_with(net_, test_, eval_batch_, &loss_, hooks_.transform, eval_x_);
@@ -146,15 +204,10 @@ class Trainer {
     notify(TrainingEvent::Test, history);
   }
 
-  void validation_pass(TrainingHistory& history) {
-    if (validation_.empty()) return;
-    const Evaluation e = evaluate_with(net_, validation_, eval_batch_, &loss_, hooks_.transform, eval_x_);
-    history.validation_loss.push_back(e.loss);
-    history.validation_accuracy.push_back(e.accuracy);
-  }
-
   // Closes an epoch: its mean loss and accuracy, then the validation pass.
-  void end_epoch(TrainingHistory& history) {
+  void end_epoch(TrainingHistory& history, Index epoch) {
+    record_steps(history, epoch);
+    stepper_->update_host();
     history.epoch_end_step.push_back(double(history.steps()));
     history.epoch_loss.push_back(epoch_loss_sum_ / epoch_samples_);
     history.epoch_accuracy.push_back(epoch_right_ / epoch_samples_);
@@ -162,25 +215,36 @@ class Trainer {
     validation_pass(history);
   }
 
+  // After the last step: the host network holds the trained parameters.
+  void finish(TrainingHistory& history, Index epoch) {
+    record_steps(history, epoch);
+    stepper_->update_host();
+  }
+
   void notify(TrainingEvent event, const TrainingHistory& history) const {
     if (hooks_.observer) hooks_.observer(event, history);
   }
 
  private:
+  void validation_pass(TrainingHistory& history) {
+    if (validation_.empty()) return;
+    const Evaluation e = evaluate_with(net_, validation_, eval_batch_, &loss_, hooks_.transform, eval_x_);
+    history.validation_loss.push_back(e.loss);
+    history.validation_accuracy.push_back(e.accuracy);
+  }
+
   Network<Scalar>& net_;
   const Loss<Scalar>& loss_;
-  Optimizer<Scalar>& optimizer_;
   const NextBatch& next_batch_;
   const LabeledData<Scalar>& train_;
   const LabeledData<Scalar>& validation_;
   const LabeledData<Scalar>& test_;
-  Index eval_batch_;
+  Index eval_batch_, batch_size_;
   const TrainingHooks<Scalar>& hooks_;
-  Matrix<Scalar> batch_x_, eval_x_;
-  Labels batch_labels_;
-  // The step: on one thread (data_parallel = 1) the network's own forward_backward, else
-  // DataParallel's replicas.
-  DataParallel<Scalar> stepper_;
+  Matrix<Scalar> eval_x_;
+  std::optional<HostStepper<Scalar>> host_stepper_;
+  Stepper<Scalar>* stepper_ = nullptr;
+  std::vector<StepResult> results_;
   double epoch_loss_sum_ = 0, epoch_right_ = 0, epoch_samples_ = 0;
 };
 
@@ -219,8 +283,9 @@ TrainingHistory train_iterations(Network<Scalar>& net, const Loss<Scalar>& loss,
   for (Index s = 1; s <= options.iterations; ++s) {
     trainer.step(history, 0);
     const bool due = options.test_every > 0 && s % options.test_every == 0;
-    if (due || s == options.iterations) trainer.test_pass(history, true);
+    if (due || s == options.iterations) trainer.test_pass(history, true, 0);
   }
+  trainer.finish(history, 0);
   return history;
 }
 
@@ -246,10 +311,11 @@ TrainingHistory train_epochs(Network<Scalar>& net, const Loss<Scalar>& loss, Opt
 
   for (Index e = 1; e <= options.epochs; ++e) {
     for (Index b = 0; b < options.batches_per_epoch; ++b) trainer.step(history, e);
-    trainer.end_epoch(history);
-    if (options.test_every_epoch || e == options.epochs) trainer.test_pass(history, false);
+    trainer.end_epoch(history, e);
+    if (options.test_every_epoch || e == options.epochs) trainer.test_pass(history, false, e);
     trainer.notify(TrainingEvent::Epoch, history);
   }
+  trainer.finish(history, options.epochs);
   return history;
 }
 

@@ -372,3 +372,66 @@ TEST_CASE("the README's example passes its gradient check with the defaults") {
   for (const GradcheckRow& row : float_report.rows) unresolved = unresolved || row.problem.rfind("unresolved", 0) == 0;
   CHECK(unresolved);
 }
+
+TEST_CASE_TEMPLATE("external gradients (a GPU's): checked against differences and the host backward", Scalar, float,
+                   double) {
+  // 9→6 tanh→4, softmax cross-entropy on labels; the "external" gradients are the host's own,
+  // copied out, so they must pass, and each planted error must fail.
+  RandomState rng(3);
+  Network<Scalar> net;
+  initialize(net.template emplace<Dense<Scalar>>(9, 6), rng, {InitScheme::Normal, 0, 0.5});
+  net.template emplace<Tanh<Scalar>>(6);
+  initialize(net.template emplace<Dense<Scalar>>(6, 4), rng, {InitScheme::Normal, 0, 0.5});
+  const Matrix<Scalar> x = random_matrix<Scalar>(5, 9, 11);
+  const Labels labels = random_labels(5, 4, 12);
+  const SoftmaxCrossEntropy<Scalar> loss;
+  const double host_tolerance = sizeof(Scalar) == 4 ? 1e-5 : 1e-12;
+
+  net.forward_backward(x, labels, loss, true);
+  ExternalGradients<Scalar> g;
+  for (const auto& p : net.parameters()) g.parameters.push_back(*p.gradient);
+  g.input = net.input_gradient();
+
+  const GradcheckReport good = check_external_gradients<Scalar>("device", net, x, labels, loss, g, host_tolerance);
+  require_pass<Scalar>(good);
+  CHECK(good.rows.size() == 2 * (net.parameters().size() + 1));  // each tensor twice: differences, host
+  CHECK(good.rows.back().subject == "device vs host");
+
+  SUBCASE("negative control: one bias entry 1% off fails both comparisons") {
+    ExternalGradients<Scalar> wrong = g;
+    wrong.parameters[1](6, 2) *= Scalar(1.01);  // layer2's bias row
+    const GradcheckReport bad = check_external_gradients<Scalar>("device", net, x, labels, loss, wrong, host_tolerance);
+    CHECK_FALSE(bad.passed());
+    Index failed = 0;
+    for (const auto& row : bad.rows) failed += row.passed ? 0 : 1;
+    CHECK(failed == 2);
+  }
+  SUBCASE("negative control: dL/dX of the wrong sign fails") {
+    ExternalGradients<Scalar> wrong = g;
+    wrong.input = -wrong.input;
+    CHECK_FALSE(check_external_gradients<Scalar>("device", net, x, labels, loss, wrong, host_tolerance).passed());
+  }
+  SUBCASE("a missing tensor or a wrong shape is refused, naming it") {
+    ExternalGradients<Scalar> fewer = g;
+    fewer.parameters.pop_back();
+    CHECK_THROWS_AS(check_external_gradients<Scalar>("device", net, x, labels, loss, fewer, host_tolerance),
+                    std::invalid_argument);
+    ExternalGradients<Scalar> shape = g;
+    shape.parameters[0] = Matrix<Scalar>::Zero(9, 6);
+    CHECK_THROWS_WITH_AS(check_external_gradients<Scalar>("device", net, x, labels, loss, shape, host_tolerance),
+                         doctest::Contains("gradient of layer0.dense.W"), std::invalid_argument);
+  }
+}
+
+TEST_CASE("external gradients against a target matrix (the summed squared error)") {
+  RandomState rng(4);
+  Network<double> net;
+  initialize(net.emplace<Dense<double>>(5, 3, false), rng, {InitScheme::Normal, 0, 0.5});
+  const Matrix<double> x = random_matrix<double>(4, 5, 13), target = random_matrix<double>(4, 3, 14);
+  const SquaredError<double> loss;
+  net.forward_backward(x, target, loss, true);
+  ExternalGradients<double> g{{*net.parameters()[0].gradient}, Matrix<double>(net.input_gradient())};
+  require_pass<double>(check_external_gradients<double>("device", net, x, target, loss, g, 1e-12));
+  g.parameters[0] *= 2;  // the squared error's factor 2 twice
+  CHECK_FALSE(check_external_gradients<double>("device", net, x, target, loss, g, 1e-12).passed());
+}

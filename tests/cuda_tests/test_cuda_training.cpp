@@ -5,6 +5,7 @@
 
 #include "cuda_test_tools.hpp"
 #include "eigennet/cuda/device_network.hpp"
+#include "eigennet/cuda/device_training.hpp"
 #include "eigennet/data/batching.hpp"
 
 using namespace eigennet;
@@ -170,4 +171,94 @@ TEST_CASE("TF32 only when asked: it runs, and is close to the exact float result
   MESSAGE("TF32 against float32: relative error " << error);
   CHECK(error <= 1e-2);
   CHECK(relative_error<float>(exact, Matrix<float>(net.forward(x))) <= tolerance<float>());
+}
+
+TEST_CASE_TEMPLATE("the training loops on the GPU (make_device_stepper): the CPU run's history, step for step", Scalar,
+                   float, double) {
+  if (!device_or_skip()) return;
+  RandomState data_rng(21);
+  const Matrix<Scalar> x = random_matrix<Scalar>(300, 20, data_rng), test_x = random_matrix<Scalar>(90, 20, data_rng);
+  const Labels labels = random_labels(300, 4, data_rng), test_labels = random_labels(90, 4, data_rng);
+  const SoftmaxCrossEntropy<Scalar> loss;
+  EpochOptions e;
+  e.epochs = 3;
+  e.batches_per_epoch = 13;  // batch 24 over 300 samples: the last batch of an epoch has 12 rows
+  e.batch_size = 24;
+  auto run = [&](Network<Scalar>& net, bool on_gpu) {
+    Momentum<Scalar> optimizer(net.parameters(), 0.05, 0.9);
+    RandomState rng(22);
+    BatchSampler sampler(300, 24, BatchRule::ShuffledEpochs, rng);
+    const NextBatch next = [&]() -> const std::vector<Index>& { return sampler.next(); };
+    const LabeledData<Scalar> train(x, labels), test(test_x, test_labels);
+    std::unique_ptr<Stepper<Scalar>> gpu;
+    TrainingHooks<Scalar> hooks;
+    if (on_gpu) {
+      gpu = cuda::make_device_stepper<Scalar>(net, loss, optimizer, train, e.batch_size, false);
+      hooks.stepper = gpu.get();
+    }
+    return train_epochs<Scalar>(net, loss, optimizer, next, train, {}, test, e, hooks);
+  };
+  Network<Scalar> cpu_net = small_mlp<Scalar>(23), gpu_net = small_mlp<Scalar>(23);
+  const TrainingHistory cpu = run(cpu_net, false), gpu = run(gpu_net, true);
+  REQUIRE(gpu.loss.size() == cpu.loss.size());
+  for (std::size_t i = 0; i < cpu.loss.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::abs(gpu.loss[i] - cpu.loss[i]) <= training_tolerance<Scalar>() * std::abs(cpu.loss[i]));
+  }
+  CHECK(gpu.batch_accuracy == cpu.batch_accuracy);  // same argmax on every row (ties aside)
+  REQUIRE(gpu.test_loss.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(std::abs(gpu.test_loss[i] - cpu.test_loss[i]) <= training_tolerance<Scalar>() * cpu.test_loss[i]);
+  const auto gpu_parameters = gpu_net.parameters(), cpu_parameters = cpu_net.parameters();
+  for (std::size_t i = 0; i < cpu_parameters.size(); ++i)
+    CHECK(relative_error<Scalar>(*gpu_parameters[i].value, *cpu_parameters[i].value) <= training_tolerance<Scalar>());
+}
+
+TEST_CASE("the step log: results of more steps than it holds come back in order") {
+  if (!device_or_skip()) return;
+  Network<float> host = small_mlp<float>(24);
+  RandomState rng(25);
+  const Matrix<float> x = random_matrix<float>(40, 20, rng);
+  const Labels labels = random_labels(40, 4, rng);
+  cuda::DeviceOptions options;
+  options.max_batch = 8;
+  options.step_log = 5;  // 12 steps: the ring is drained twice by step()
+  cuda::DeviceNetwork<float> device(host, options);
+  device.set_training_set(x, labels);
+  std::vector<float> losses;
+  for (int s = 0; s < 12; ++s) {
+    std::vector<Index> indices;
+    for (int i = 0; i < 1 + s % 8; ++i) indices.push_back((s * 3 + i) % 40);
+    device.step(indices);
+    losses.push_back(device.loss());  // waits: the loss of this step
+  }
+  std::vector<StepResult> results;
+  device.step_results(results);
+  REQUIRE(results.size() == 12);
+  for (int s = 0; s < 12; ++s) {
+    CAPTURE(s);
+    CHECK(results[std::size_t(s)].loss == double(losses[std::size_t(s)]));
+    CHECK(results[std::size_t(s)].rows == 1 + s % 8);
+    CHECK(results[std::size_t(s)].accuracy >= 0);
+    CHECK(results[std::size_t(s)].accuracy <= 1);
+  }
+  results.clear();
+  device.step_results(results);
+  CHECK(results.empty());
+}
+
+TEST_CASE_TEMPLATE("device gradients pass check_external_gradients; a wrong one fails", Scalar, float, double) {
+  if (!device_or_skip()) return;
+  Network<Scalar> net = small_mlp<Scalar>(26);
+  RandomState rng(27);
+  const Matrix<Scalar> x = random_matrix<Scalar>(6, 20, rng);
+  const Labels labels = random_labels(6, 4, rng);
+  const SoftmaxCrossEntropy<Scalar> loss;
+  ExternalGradients<Scalar> g = cuda::device_gradients<Scalar>(net, loss, x, labels);
+  const double host_tolerance = tolerance<Scalar>();
+  const GradcheckReport report = check_external_gradients<Scalar>("device", net, x, labels, loss, g, host_tolerance);
+  INFO(report.to_string());
+  CHECK(report.passed());
+  g.parameters[0] *= Scalar(1.01);  // negative control
+  CHECK_FALSE(check_external_gradients<Scalar>("device", net, x, labels, loss, g, host_tolerance).passed());
 }

@@ -433,3 +433,138 @@ TEST_CASE("data_parallel = 2 or 3 trains as the plain loop does: same losses, ac
               .maxCoeff() < 1e-12);
   }
 }
+
+namespace {
+
+// A stand-in for the GPU (cuda/device_training.hpp): its own copy of the network and its own
+// SGD, results held back until collect(), the host network updated only by update_host(). The
+// loops must give exactly the plain run's history with it.
+class DeferredStepper final : public Stepper<double> {
+ public:
+  DeferredStepper(Network<double>& host, Network<double> mirror, const Blobs& train, double lr, bool copy_back = true)
+      : host_(host), mirror_(std::move(mirror)), sgd_(mirror_.parameters(), lr), train_(train), copy_back_(copy_back) {}
+
+  void step(const std::vector<Index>& indices) override {
+    const Index n = Index(indices.size());
+    Matrix<double> x(n, 4);
+    Labels labels(n);
+    for (Index r = 0; r < n; ++r) {
+      x.row(r) = train_.x.row(indices[std::size_t(r)]);
+      labels(r) = train_.labels(indices[std::size_t(r)]);
+    }
+    StepResult r;
+    r.loss = mirror_.forward_backward(x, labels, loss_);
+    if (nan_at_step_ == ++steps_) r.loss = std::numeric_limits<double>::quiet_NaN();
+    r.accuracy = accuracy<double>(mirror_.forward(x), labels);
+    r.rows = n;
+    if (std::isfinite(r.loss)) sgd_.step();
+    pending_.push_back(r);
+  }
+  void collect(std::vector<StepResult>& results) override {
+    collected_sizes.push_back(pending_.size());
+    results.insert(results.end(), pending_.begin(), pending_.end());
+    pending_.clear();
+  }
+  void update_host() override {
+    ++host_updates;
+    if (!copy_back_) return;
+    ParameterList<double> to = host_.parameters(), from = mirror_.parameters();
+    for (std::size_t i = 0; i < to.size(); ++i) *to[i].value = *from[i].value;
+  }
+  bool deferred() const override { return true; }
+  void set_learning_rate(double lr) override { sgd_.set_learning_rate(lr); }
+  double learning_rate() const override { return sgd_.learning_rate(); }
+
+  std::vector<std::size_t> collected_sizes;
+  int host_updates = 0;
+  long nan_at_step_ = -1;
+
+ private:
+  Network<double>& host_;
+  Network<double> mirror_;
+  Sgd<double> sgd_;
+  const Blobs& train_;
+  SoftmaxCrossEntropy<double> loss_;
+  bool copy_back_;
+  long steps_ = 0;
+  std::vector<StepResult> pending_;
+};
+
+}  // namespace
+
+TEST_CASE("a stepper of its own (deferred results): the same history as the host loop, passes on updated weights") {
+  const Blobs train = make_blobs(120, 1), test = make_blobs(60, 2);
+  const SoftmaxCrossEntropy<double> loss;
+  EpochOptions e;
+  e.epochs = 3;
+  e.batches_per_epoch = 6;
+  e.batch_size = 20;
+  e.learning_rate = 0.2;
+
+  auto run = [&](Network<double>& net, Stepper<double>* stepper) {
+    Sgd<double> sgd(net.parameters(), 0.01);
+    RandomState rng(11);
+    BatchSampler sampler(120, 20, BatchRule::ShuffledEpochs, rng);
+    const NextBatch next = [&]() -> const std::vector<Index>& { return sampler.next(); };
+    TrainingHooks<double> hooks;
+    hooks.stepper = stepper;
+    std::vector<Index> steps_at_events;
+    hooks.observer = [&](TrainingEvent event, const TrainingHistory& h) {
+      if (event == TrainingEvent::Step) steps_at_events.push_back(h.steps());
+    };
+    TrainingHistory h = train_epochs<double>(net, loss, sgd, next, {train.x, train.labels}, {}, {test.x, test.labels},
+                                             e, hooks);
+    CHECK(steps_at_events.size() == 18);  // one Step event per step, deferred or not
+    return h;
+  };
+  Network<double> plain_net = linear_net(3);
+  const TrainingHistory plain = run(plain_net, nullptr);
+
+  Network<double> host = linear_net(3);
+  DeferredStepper deferred(host, linear_net(3), train, 0.01);
+  const TrainingHistory h = run(host, &deferred);
+  CHECK(h.loss == plain.loss);
+  CHECK(h.batch_accuracy == plain.batch_accuracy);
+  CHECK(h.epoch_loss == plain.epoch_loss);
+  CHECK(h.epoch_accuracy == plain.epoch_accuracy);
+  CHECK(h.test_loss == plain.test_loss);  // the passes saw the trained weights
+  CHECK(h.test_accuracy == plain.test_accuracy);
+  CHECK(deferred.learning_rate() == 0.2);  // options.learning_rate went to the stepper
+  // Collected at each epoch's end (6 steps), nothing new at the test pass or the end.
+  CHECK(deferred.collected_sizes == std::vector<std::size_t>{6, 0, 6, 0, 6, 0, 0});
+  // The host network ends with the trained parameters.
+  CHECK(*host.parameters()[0].value == *plain_net.parameters()[0].value);
+
+  SUBCASE("negative control: a stepper that never updates the host gives other test results") {
+    Network<double> stale = linear_net(3);
+    DeferredStepper lazy(stale, linear_net(3), train, 0.01, /*copy_back=*/false);
+    const TrainingHistory s = run(stale, &lazy);
+    CHECK(s.loss == plain.loss);
+    CHECK(s.test_loss != plain.test_loss);
+  }
+  SUBCASE("a NaN loss among deferred results stops training naming its step and epoch") {
+    Network<double> net = linear_net(3);
+    DeferredStepper nan_stepper(net, linear_net(3), train, 0.01);
+    nan_stepper.nan_at_step_ = 9;
+    std::string message;
+    try {
+      run(net, &nan_stepper);
+    } catch (const TrainingDiverged& error) {
+      message = error.what();
+    }
+    CHECK(message.find("training diverged at step 9 (epoch 2)") != std::string::npos);
+  }
+  SUBCASE("a stepper takes no batch transform and no data_parallel") {
+    Network<double> net = linear_net(3);
+    DeferredStepper other(net, linear_net(3), train, 0.01);
+    Sgd<double> sgd(net.parameters(), 0.01);
+    FixedBatch fixed(20);
+    TrainingHooks<double> hooks;
+    hooks.stepper = &other;
+    hooks.transform = [](MatrixRef<double>) {};
+    CHECK_THROWS_WITH_AS(train_epochs<double>(net, loss, sgd, fixed.callable(), {train.x, train.labels}, {}, {}, e,
+                                              hooks),
+                         "training: a batch transform runs on the host only; this stepper takes none",
+                         std::invalid_argument);
+  }
+}

@@ -9,6 +9,7 @@
 #include "eigennet/data/idx.hpp"
 #include "eigennet/data/npz.hpp"
 #include "eigennet/random.hpp"
+#include "support/mnist_files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -19,22 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string tool() { return require_env("EIGENNET_TRAIN_MNIST"); }
-
-// The four MNIST files (gzip) with n_train / n_test random images of rows × cols.
-void write_dataset(const std::string& dir, Index n_train, Index n_test, Index rows, Index cols) {
-  fs::create_directories(dir);
-  RandomState rng(7);
-  auto write_set = [&](const std::string& prefix, Index n) {
-    std::vector<std::uint8_t> pixels(std::size_t(n * rows * cols));
-    std::vector<std::uint8_t> labels(static_cast<std::size_t>(n));
-    for (auto& p : pixels) p = std::uint8_t(rng.randint(0, 256));
-    for (Index i = 0; i < n; ++i) labels[std::size_t(i)] = std::uint8_t(i % 10);
-    write_idx_ubyte(dir + "/" + prefix + "-images-idx3-ubyte.gz", {n, rows, cols}, pixels, true);
-    write_idx_ubyte(dir + "/" + prefix + "-labels-idx1-ubyte.gz", {n}, labels, true);
-  };
-  write_set("train", n_train);
-  write_set("t10k", n_test);
-}
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -87,7 +72,7 @@ TEST_CASE("a recipe rejects the flags it would ignore, naming the recipe and the
 
 TEST_CASE("the recipe line describes the network the recipe built") {
   const TempDir scratch;
-  write_dataset(scratch.file("tiny"), 40, 10, 28, 28);
+  write_mnist_files(scratch.file("tiny"), 40, 10, 28, 28);
   const auto recipe_line = [&](const std::string& flags) {
     const CommandResult r = run_command(tool() + " " + flags + " --data " + scratch.file("tiny") + " --iters 1");
     INFO(r.output);
@@ -115,7 +100,7 @@ TEST_CASE("a missing data folder is an error naming it, exit non-zero") {
 
 TEST_CASE("images of the wrong size for a fixed-shape recipe: error naming file and both sizes") {
   const TempDir scratch;
-  write_dataset(scratch.file("big"), 30, 10, 32, 32);
+  write_mnist_files(scratch.file("big"), 30, 10, 32, 32);
   for (const char* recipe : {"notebook-mlp", "exercise-mlp", "practical-mlp"}) {
     const CommandResult r = run_command(tool() + " --recipe " + recipe + " --data " + scratch.file("big") + " --iters 1");
     INFO(r.output);
@@ -130,7 +115,7 @@ TEST_CASE("images of the wrong size for a fixed-shape recipe: error naming file 
 TEST_CASE("train, save, log; the checkpoint loads back; another shape is an error naming it") {
   const TempDir scratch;
   const std::string data = scratch.file("tiny");
-  write_dataset(data, 200, 50, 28, 28);
+  write_mnist_files(data, 200, 50, 28, 28);
   const std::string model = scratch.file("model.npz"), log = scratch.file("log.csv");
 
   const CommandResult train =
@@ -212,7 +197,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
 
 TEST_CASE("all three recipes run on a small MNIST-format set and end with the accuracy line") {
   const TempDir scratch;
-  write_dataset(scratch.file("tiny"), 100, 20, 28, 28);
+  write_mnist_files(scratch.file("tiny"), 100, 20, 28, 28);
   for (const char* recipe : {"notebook-mlp", "exercise-mlp", "practical-mlp"}) {
     const CommandResult r =
         run_command(tool() + " --recipe " + recipe + " --data " + scratch.file("tiny") + " --epochs 1 --val-fraction 0.2");
@@ -243,7 +228,7 @@ TEST_CASE("without --data and without MNIST it trains on Debian's Fashion-MNIST 
 TEST_CASE("bad values the tool used to accept: negative std, a batch larger than the data, nowhere to save") {
   const TempDir scratch;
   const std::string data = scratch.file("data");
-  write_dataset(data, 50, 20, 28, 28);
+  write_mnist_files(data, 50, 20, 28, 28);
   const std::string run_on_data = tool() + " --recipe practical-mlp --data " + data;
   const std::string base = run_on_data + " --epochs 1";
 
@@ -328,7 +313,7 @@ double checkpoint_difference(const std::string& a_path, const std::string& b_pat
 TEST_CASE("repeatable runs: the same command gives bit-identical checkpoints and logs") {
   const TempDir scratch;
   const std::string data = scratch.file("data");
-  write_dataset(data, 400, 50, 28, 28);
+  write_mnist_files(data, 400, 50, 28, 28);
   const auto train = [&](const std::string& name, const std::string& flags) {
     const CommandResult r = run_command(tool() + " --recipe practical-mlp --epochs 2 --data " + data + " " +
                                         flags + " --save " + scratch.file(name + ".npz") + " --log " +

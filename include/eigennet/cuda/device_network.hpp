@@ -61,6 +61,9 @@ struct DeviceOptions {
   DeviceOptimizer optimizer;
   bool tf32 = false;   // TensorFloat-32 in float GEMMs (faster, ~1e-3 relative error): only when asked
   bool graph = true;   // capture the training step once in a CUDA graph and replay it
+  // Steps whose loss and batch accuracy the device keeps until step_results() fetches them;
+  // step() fetches them itself (one wait) when this many are pending.
+  Index step_log = 4096;
 };
 
 template <typename Scalar>
@@ -88,6 +91,10 @@ class DeviceNetwork {
   // The loss of the last step or forward_backward (waits for the device). Throws
   // TrainingDiverged after a NaN/Inf loss.
   Scalar loss();
+  // Appends each step's loss and batch accuracy (softmax-cross-entropy; NaN for the squared error)
+  // since the last call, in order (waits for the device). A NaN/Inf loss is reported here as
+  // it is, not thrown: the steps after it did not update the parameters.
+  void step_results(std::vector<StepResult>& results);
   // Waits for the device; throws TrainingDiverged after a NaN/Inf loss.
   void synchronize();
   // ε of the update, from the next step on (e.g. for a schedule); positive and finite.
@@ -118,6 +125,11 @@ class DeviceNetwork {
 
 extern template class DeviceNetwork<float>;
 extern template class DeviceNetwork<double>;
+
+// Empty when every layer of `network` has a device version (dense, relu, sigmoid, tanh), else
+// which one has none.
+template <typename Scalar>
+std::string device_layer_support(const Network<Scalar>& network);
 
 }  // namespace cuda
 }  // namespace eigennet

@@ -96,4 +96,28 @@ template <typename Scalar>
 GradcheckReport check_network(Network<Scalar>& network, ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
                               const Loss<Scalar>& loss, const GradcheckOptions& options = {});
 
+// Gradients of `network` under `loss` at x computed elsewhere (e.g. by its GPU mirror): dL/dθ in
+// parameters() order, and dL/dX.
+template <typename Scalar>
+struct ExternalGradients {
+  std::vector<Matrix<Scalar>> parameters;
+  Matrix<Scalar> input;
+};
+
+// Checks external gradients twice: against central differences of the network's loss in double
+// (rows "<subject>", for float "<subject> (float) in double", held to the float-vs-double
+// tolerance unless options.tolerance is set), and against the network's own backward at the
+// same point (rows "<subject> vs host", relative error ≤ host_tolerance). Throws
+// std::invalid_argument when their count or shapes do not match the network's.
+template <typename Scalar>
+GradcheckReport check_external_gradients(const std::string& subject, Network<Scalar>& network,
+                                         ConstMatrixRef<Scalar> x, ConstLabelsRef labels, const Loss<Scalar>& loss,
+                                         const ExternalGradients<Scalar>& gradients, double host_tolerance,
+                                         const GradcheckOptions& options = {});
+template <typename Scalar>
+GradcheckReport check_external_gradients(const std::string& subject, Network<Scalar>& network,
+                                         ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target,
+                                         const Loss<Scalar>& loss, const ExternalGradients<Scalar>& gradients,
+                                         double host_tolerance, const GradcheckOptions& options = {});
+
 }  // namespace eigennet

@@ -56,6 +56,7 @@ class SoftmaxCrossEntropy final : public Loss<Scalar> {
  public:
   explicit SoftmaxCrossEntropy(double log_epsilon = 0) : log_epsilon_(log_epsilon) {}
   std::string name() const override { return "softmax_cross_entropy"; }
+  double log_epsilon() const { return log_epsilon_; }
   std::unique_ptr<Loss<double>> to_double() const override {
     return std::make_unique<SoftmaxCrossEntropy<double>>(log_epsilon_);
   }

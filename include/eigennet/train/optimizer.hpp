@@ -50,6 +50,8 @@ class Momentum final : public Optimizer<Scalar> {
  public:
   Momentum(ParameterList<Scalar> parameters, double learning_rate, double momentum = 0.9, bool nesterov = false);
   void step() override;
+  double momentum() const { return momentum_; }
+  bool nesterov() const { return nesterov_; }
 
  private:
   ParameterList<Scalar> parameters_;

@@ -8,8 +8,14 @@
 // (e.g. the data layer's BatchSampler::next bound to the run's RandomState), so the loops
 // know nothing of file formats or batch rules.
 //
-// Both loops stop with TrainingDiverged as soon as a step's loss is NaN or ±Inf. Buffers are
-// allocated before the first step; a step allocates nothing (nor does a test pass).
+// Where the steps run is a Stepper: by default the network itself on this thread (or
+// DataParallel's replicas); a GPU mirror of it (cuda/device_training.hpp) plugs in the same way.
+// Either way the loops draw the batches, keep the history and run the test passes on the host
+// network, so a device run prints and logs exactly what a host run does.
+//
+// Both loops stop with TrainingDiverged as soon as a step's loss is NaN or ±Inf (that step's
+// update is not applied). Buffers are allocated before the first step; a step allocates nothing
+// (nor does a test pass).
 #pragma once
 
 #include <functional>
@@ -85,10 +91,42 @@ struct TrainingHistory {
 enum class TrainingEvent { Step, Test, Epoch };
 using TrainingObserver = std::function<void(TrainingEvent, const TrainingHistory&)>;
 
+// What a step reports: the batch's loss and its accuracy before the update, and its rows.
+struct StepResult {
+  double loss = 0;
+  double accuracy = 0;
+  Index rows = 0;
+};
+
+// Runs the loops' training steps somewhere other than on the host network (e.g. on a GPU). A
+// step may run asynchronously; the loops collect its result before any test pass, at every
+// epoch's end and at the end of training, and after every step where deferred() is false.
+template <typename Scalar>
+class Stepper {
+ public:
+  virtual ~Stepper() = default;
+  // Starts one training step on the training-set rows `indices` (forward, loss, backward,
+  // update; no update when the loss is NaN or ±Inf, nor in any later step).
+  virtual void step(const std::vector<Index>& indices) = 0;
+  // Appends the results of the steps since the last call, in order, waiting for them.
+  virtual void collect(std::vector<StepResult>& results) = 0;
+  // Copies the trained parameters into the host network (before its test passes).
+  virtual void update_host() = 0;
+  // True when step() returns before the step is done.
+  virtual bool deferred() const = 0;
+  // ε of the update, for the next steps; and its current value.
+  virtual void set_learning_rate(double learning_rate) = 0;
+  virtual double learning_rate() const = 0;
+};
+
 template <typename Scalar>
 struct TrainingHooks {
   BatchTransform<Scalar> transform;  // may be empty
   TrainingObserver observer;         // may be empty
+  // Where the steps run; null: on the network (this thread, or options.data_parallel replicas),
+  // updated by the optimizer. A stepper of its own runs its own update (the optimizer is then
+  // not used) and takes no batch transform.
+  Stepper<Scalar>* stepper = nullptr;
 };
 
 // learning_rate in both option sets: unset (the default), the optimizer trains at its own rate;
