@@ -49,6 +49,30 @@ struct Sizes {
   Index batch = 3, in = 7, out = 5;
 };
 
+// The notebook's 784→1000 ReLU→10 at full size, weights normal(0, 0.05).
+template <typename Scalar>
+Network<Scalar> notebook_mlp(std::uint32_t seed) {
+  RandomState rng(seed);
+  Network<Scalar> net;
+  initialize(net.template emplace<Dense<Scalar>>(784, 1000), rng, {InitScheme::Normal, 0, 0.05});
+  net.template emplace<Relu<Scalar>>(1000);
+  initialize(net.template emplace<Dense<Scalar>>(1000, 10), rng, {InitScheme::Normal, 0, 0.05});
+  return net;
+}
+
+// 20→16 sigmoid→12 tanh→6 (logits).
+template <typename Scalar>
+Network<Scalar> sigmoid_tanh_mlp(std::uint32_t seed) {
+  RandomState rng(seed);
+  Network<Scalar> net;
+  initialize(net.template emplace<Dense<Scalar>>(20, 16), rng, {InitScheme::Glorot});
+  net.template emplace<Sigmoid<Scalar>>(16);
+  initialize(net.template emplace<Dense<Scalar>>(16, 12), rng, {InitScheme::TorchDefault});
+  net.template emplace<Tanh<Scalar>>(12);
+  initialize(net.template emplace<Dense<Scalar>>(12, 6), rng, {InitScheme::TorchDefault});
+  return net;
+}
+
 std::vector<Check> all_checks(const Sizes& s) {
   std::vector<Check> checks;
   // ---- layers ----
@@ -163,26 +187,16 @@ std::vector<Check> all_checks(const Sizes& s) {
 
   // ---- composed networks ----
   checks.push_back(make_check("model", "notebook-mlp", [](auto tag, const GradcheckOptions& o) {
-    // The notebook's 784→1000 ReLU→10 at full size, softmax cross-entropy; batch 4.
+    // Softmax cross-entropy; batch 4.
     using Scalar = decltype(tag);
-    RandomState rng(o.seed);
-    Network<Scalar> net;
-    initialize(net.template emplace<Dense<Scalar>>(784, 1000), rng, {InitScheme::Normal, 0, 0.05});
-    net.template emplace<Relu<Scalar>>(1000);
-    initialize(net.template emplace<Dense<Scalar>>(1000, 10), rng, {InitScheme::Normal, 0, 0.05});
+    Network<Scalar> net = notebook_mlp<Scalar>(o.seed);
     return check_network<Scalar>(net, random_matrix<Scalar>(4, 784, o.seed + 1), random_labels(4, 10, o.seed + 2),
                                  SoftmaxCrossEntropy<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "sigmoid-tanh-mlp", [](auto tag, const GradcheckOptions& o) {
-    // 20→16 sigmoid→12 tanh→6, softmax layer + cross-entropy on probabilities; batch 5.
+    // Softmax layer + cross-entropy on probabilities; batch 5.
     using Scalar = decltype(tag);
-    RandomState rng(o.seed);
-    Network<Scalar> net;
-    initialize(net.template emplace<Dense<Scalar>>(20, 16), rng, {InitScheme::Glorot});
-    net.template emplace<Sigmoid<Scalar>>(16);
-    initialize(net.template emplace<Dense<Scalar>>(16, 12), rng, {InitScheme::TorchDefault});
-    net.template emplace<Tanh<Scalar>>(12);
-    initialize(net.template emplace<Dense<Scalar>>(12, 6), rng, {InitScheme::TorchDefault});
+    Network<Scalar> net = sigmoid_tanh_mlp<Scalar>(o.seed);
     net.template emplace<Softmax<Scalar>>(6);
     const Labels labels = random_labels(5, 6, o.seed + 2);
     return check_network<Scalar>(net, random_matrix<Scalar>(5, 20, o.seed + 1), one_hot<Scalar>(labels, 6),
@@ -292,26 +306,16 @@ std::vector<Check> device_checks(const Sizes& s) {
                                    random_matrix<Scalar>(s.batch, s.out, o.seed + 2), SquaredError<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "notebook-mlp", [](auto tag, const GradcheckOptions& o) {
-    // The notebook's 784→1000 ReLU→10 at full size, softmax cross-entropy; batch 4.
+    // Softmax cross-entropy; batch 4.
     using Scalar = decltype(tag);
-    RandomState rng(o.seed);
-    Network<Scalar> net;
-    initialize(net.template emplace<Dense<Scalar>>(784, 1000), rng, {InitScheme::Normal, 0, 0.05});
-    net.template emplace<Relu<Scalar>>(1000);
-    initialize(net.template emplace<Dense<Scalar>>(1000, 10), rng, {InitScheme::Normal, 0, 0.05});
+    Network<Scalar> net = notebook_mlp<Scalar>(o.seed);
     return check_on_device<Scalar>(net, random_matrix<Scalar>(4, 784, o.seed + 1), random_labels(4, 10, o.seed + 2),
                                    SoftmaxCrossEntropy<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "sigmoid-tanh-mlp", [](auto tag, const GradcheckOptions& o) {
-    // 20→16 sigmoid→12 tanh→6, softmax cross-entropy on the logits; batch 5.
+    // Softmax cross-entropy on the logits; batch 5.
     using Scalar = decltype(tag);
-    RandomState rng(o.seed);
-    Network<Scalar> net;
-    initialize(net.template emplace<Dense<Scalar>>(20, 16), rng, {InitScheme::Glorot});
-    net.template emplace<Sigmoid<Scalar>>(16);
-    initialize(net.template emplace<Dense<Scalar>>(16, 12), rng, {InitScheme::TorchDefault});
-    net.template emplace<Tanh<Scalar>>(12);
-    initialize(net.template emplace<Dense<Scalar>>(12, 6), rng, {InitScheme::TorchDefault});
+    Network<Scalar> net = sigmoid_tanh_mlp<Scalar>(o.seed);
     return check_on_device<Scalar>(net, random_matrix<Scalar>(5, 20, o.seed + 1), random_labels(5, 6, o.seed + 2),
                                    SoftmaxCrossEntropy<Scalar>(), o);
   }));
