@@ -3,8 +3,9 @@
 
 For each workload (W1–W6 below; W6 is the notebook CNN step, from the CNN bench) it runs,
 one after the other on the same machine:
-  eigennet       eigennet-bench (this build, its default GEMM backend)
-  eigennet-alt   eigennet-bench with the other GEMM backend (only where built with -Dblas)
+  eigennet       eigennet-bench (this build; its products where EIGENNET_GEMM puts them: eigen by default)
+  eigennet-alt   eigennet-bench --gemm openblas, OpenBLAS's kernel on every product (only where built with OpenBLAS;
+                 --gemm eigen instead where EIGENNET_GEMM named something else; its label says what ran)
   PyTorch        peer_torch.py   (Debian python3-torch, CPU)
   numpy          peer_numpy.py   (Debian python3-numpy; the notebook's closed form)
   OpenBLAS GEMM  gemm-bound      (cblas_sgemm/dgemm on exactly the step's GEMM shapes)
@@ -252,8 +253,9 @@ def main():
         os.cpu_count() or 0, load_line()))
     log("build: %s" % build)
 
-    # Which implementations can run. "eigennet" is the build as configured (its default GEMM
-    # backend); where OpenBLAS was built in, the other backend runs too, as "eigennet-alt".
+    # Which implementations can run. "eigennet" is the build as configured, its products where
+    # EIGENNET_GEMM puts them (gemm_backend_name(): "eigen" by default); where OpenBLAS was built in,
+    # --gemm openblas (openblas_gemm_backend(), OpenBLAS on every product) runs too, as "eigennet-alt".
     impls = {}
     tiny = ["--random-data", "--layers", "4,10", "--batch", "2", "--warmup", "0", "--steps", "1", "--blocks", "1"]
     probe, why = run_one([bench] + tiny, 60)
@@ -269,7 +271,8 @@ def main():
         impls["eigennet-alt"] = [bench, "--gemm", other]
         LABEL["eigennet-alt"] = "eigennet (%s)" % alt_probe["gemm"]
     else:
-        log("eigennet with OpenBLAS GEMM: skipped (built without it: meson configure <build> -Dblas=enabled)")
+        log("eigennet with OpenBLAS GEMM: skipped (built without it: apt-get install libopenblas-dev, then "
+            "meson setup --reconfigure <build>; -Dblas=auto builds it when found)")
     for module, script in (("torch", "peer_torch.py"), ("numpy", "peer_numpy.py")):
         python = python_with(module)
         if python:
