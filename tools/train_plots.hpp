@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -16,6 +18,7 @@
 #include "eigennet/data/mnist.hpp"
 #include "eigennet/model/network.hpp"
 #include "eigennet/train/train.hpp"
+#include "format.hpp"
 #ifdef EIGENNET_HAVE_PLOTS
 #include "eigennet/plot/plot.hpp"
 #endif
@@ -166,6 +169,61 @@ void plot_samples(const PlotFlags& f, Network<Scalar>& net, const Matrix<Scalar>
 }
 
 #endif  // EIGENNET_HAVE_PLOTS
+
+// One run of a sweep (train-mnist --lr 5e-4,0.9,5e-2 --plot), as its curves: the training loss of
+// every step and the test passes, against the examples seen.
+struct SweepCurve {
+  std::string label;                             // the legend's name of the run, e.g. "lr 5e-4"
+  std::vector<std::string> notes;                // said after the name, e.g. "diverged at step 17"
+  std::vector<double> examples, loss;            // per step
+  std::vector<double> test_examples, test_loss;  // per test pass
+};
+
+// The colour of the sweep's i-th run (gnuplot's rgb), cycling after ten.
+inline const char* sweep_colour(std::size_t i) {
+  static const char* const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                        "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+  return colours[i % 10];
+}
+
+// The PyTorch practical's learning-rate figure: one panel, training loss per step against
+// examples seen, one colour per run, its test losses as points of the same colour. Losses above
+// 4× the largest first-step loss (a run on its way to diverging) are left out, so that they do
+// not flatten the other curves; the legend says so for the runs concerned.
+inline void plot_sweep(const std::string& path, bool show, const std::vector<SweepCurve>& runs,
+                       const std::string& title) {
+#ifdef EIGENNET_HAVE_PLOTS
+  double cap = 0;
+  for (const SweepCurve& r : runs)
+    if (!r.loss.empty() && std::isfinite(r.loss.front())) cap = std::max(cap, 4 * r.loss.front());
+  std::vector<plot::Series> series;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const SweepCurve& r = runs[i];
+    std::vector<double> loss = r.loss, test_loss = r.test_loss;
+    std::vector<std::string> notes = r.notes;
+    bool clipped = false;
+    for (std::vector<double>* v : {&loss, &test_loss})
+      for (double& y : *v)
+        if (cap > 0 && !(y <= cap)) y = std::numeric_limits<double>::quiet_NaN(), clipped = true;
+    const std::string colour = std::string("lc rgb '") + sweep_colour(i) + "'";
+    if (clipped) notes.push_back("losses above " + format("%.3g", cap) + " left out");
+    std::string label = r.label;
+    for (std::size_t n = 0; n < notes.size(); ++n) label += (n == 0 ? " (" : "; ") + notes[n];
+    series.push_back({label + (notes.empty() ? "" : ")"), r.examples, loss, "lines lw 1.5 " + colour});
+    if (!r.test_examples.empty())
+      series.push_back({r.label + ": test loss", r.test_examples, test_loss, "points pt 7 ps 1.5 " + colour});
+  }
+  plot::PlotOptions options;
+  options.title = title;
+  options.x_label = "examples seen";
+  options.y_label = "loss";
+  options.show = show;
+  plot::plot_series(series, path, options);
+  std::printf("sweep plot written to %s\n", path.c_str());
+#else
+  (void)path, (void)show, (void)runs, (void)title;
+#endif
+}
 
 // Writes the pictures asked for. Errors (gnuplot missing or failing) throw plot::PlotError, a
 // std::runtime_error, for the tool's usual error exit.
