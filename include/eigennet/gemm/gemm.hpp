@@ -43,8 +43,9 @@ void set_gemm_backend(std::shared_ptr<GemmBackend> backend);
 std::shared_ptr<GemmBackend> openblas_gemm_backend();
 
 // What runs the products now: the plugged-in backend's name; else the pinned kernel's name
-// ("eigen", "openblas", "onednn"), or "auto" / "all" while the planner measures (see plan.hpp),
-// or "eigen" in a build whose only kernel is Eigen's.
+// ("eigen", "openblas", "onednn"), or "auto" / "all" while the planner measures float products
+// (see plan.hpp); where the choice leaves float products one candidate, that kernel's name ("eigen"
+// for "auto" in a build without OpenBLAS, oneDNN or not).
 const char* gemm_backend_name();
 
 }  // namespace eigennet

@@ -19,6 +19,9 @@
 // Anything else is an error that names the value and the choices. Without EIGENNET_GEMM the
 // choice is eigen, so that the same command gives the same bits run after run (a measured choice
 // can differ between runs); `auto` is the planner.
+// A measuring choice's candidates for a scalar type are the kernels built for it that it admits;
+// where that leaves one (auto without OpenBLAS; double products under all without OpenBLAS), it
+// runs unmeasured and nothing enters the plan.
 //
 // The planner times each product's first call; products of the same key on later calls reuse
 // the choice whatever their strides. Its table holds 4096 products; beyond that, new products run
