@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "eigennet/eigennet.hpp"
-#include "gemm_settings.hpp"
+#include "support/gemm_settings.hpp"
 #include "support/process.hpp"
 
 #ifdef EIGENNET_HAVE_OPENBLAS

@@ -9,7 +9,7 @@
 #include <type_traits>
 
 #include "eigennet/eigennet.hpp"
-#include "gemm_settings.hpp"
+#include "support/gemm_settings.hpp"
 #include "support/malloc_counter.hpp"
 
 using namespace eigennet;

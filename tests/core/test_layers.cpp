@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "eigennet/eigennet.hpp"
-#include "gemm_settings.hpp"
+#include "support/gemm_settings.hpp"
 
 using namespace eigennet;
 

@@ -20,7 +20,7 @@
 
 #include "eigennet/eigennet.hpp"
 #include "gemm/parallel_for.hpp"
-#include "gemm_settings.hpp"
+#include "support/gemm_settings.hpp"
 
 using namespace eigennet;
 
