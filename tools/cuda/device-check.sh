@@ -3,23 +3,29 @@
 # tools/bench/README.md, "GPU"). In one run, each part continuing past a failure of the one before:
 #   1. the CUDA tests (cuda_nodevice_test, cuda_device_test), run as executables directly (the GPU
 #      machine has no Eigen, and its meson does not know this build folder's paths);
-#   2. the W1 timing (cuda_w1_timing: a quick sanity figure);
+#   2. the tools on the GPU: gradcheck --device cuda, and cuda_recipes_test (train-mnist
+#      --device cuda against --device cpu: notebook-mlp and practical-mlp test accuracies, which
+#      needs MNIST in BUILD_DIR/mnist), then the W1 timing (cuda_w1_timing: a quick sanity figure);
 #   3. the GPU bench: tools/bench/run.py --device cuda — eigennet-bench --device cuda beside
 #      PyTorch on the GPU (eager and CUDA graph) and the cuBLAS GEMM-only bound for W1–W5, the
 #      targets as PASS/MISS, then the host-pointer backend's crossover and rows.
 # Everything it measures is written under $OUT (the device tool copies it back; at most 8 files):
-#   summary.txt  tests.txt  w1-timing.txt  bench.txt  bench.json
+#   summary.txt  tests.txt  tools.txt  w1-timing.txt  bench.txt  bench.json
 #
 #   bash tools/cuda/device-check.sh [BUILD_DIR]      (default: build-gpu)
 #
 # BUILD_DIR was configured and built on the development machine with
-#   meson setup build-gpu -Dnative=false -Dcuda=enabled --buildtype=release
+#   meson setup build-gpu -Dnative=false -Dcuda=enabled --buildtype=release \
+#     -Dplots=disabled -Dblas=disabled -Donednn=disabled   # the GPU machine has no Boost, OpenBLAS, oneDNN
 #   ninja -C build-gpu tests/cuda_tests/cuda_nodevice_test tests/cuda_tests/cuda_device_test \
-#                      tests/cuda_tests/cuda_w1_timing tools/bench/eigennet-bench \
+#                      tests/cuda_tests/cuda_recipes_test tests/cuda_tests/cuda_w1_timing \
+#                      tools/train-mnist tools/gradcheck tools/bench/eigennet-bench \
 #                      tools/bench/cuda-gemm-bound tools/bench/cuda-gemm-crossover
-# and carried to the GPU machine (MNIST, if wanted, copied into BUILD_DIR/mnist first; otherwise the
-# bench uses random inputs of MNIST's shape). Wall time on an H200 with 16 cores: budgeted at
-# about 5 minutes, at most 10 (each part has a time limit below). Exit status: non-zero when a part failed.
+#   mkdir -p build-gpu/mnist && cp ../shared/data/mnist/*-ubyte.gz build-gpu/mnist/
+# and carried to the GPU machine (device tool: carry build-gpu/tests/cuda_tests, build-gpu/tools,
+# build-gpu/mnist). Without BUILD_DIR/mnist the recipe test fails (no dataset there) and the bench
+# uses random inputs of MNIST's shape. Wall time on an H200 with 16 cores: budgeted at about 5
+# minutes, at most 10 (each part has a time limit below). Exit status: non-zero when a part failed.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-build-gpu}
@@ -39,7 +45,7 @@ note "device-check $(date -u '+%Y-%m-%d %H:%M UTC'), build $build, commit $(git 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$summary" \
   || note "(no nvidia-smi)"
 
-# 1. The tests (at most 30 s + 180 s).
+# 1. The tests (at most 30 s + 150 s).
 {
   for exe in cuda_nodevice_test cuda_device_test; do
     if [ ! -x "$dir/$exe" ]; then
@@ -48,7 +54,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
       continue
     fi
     limit=30
-    [ "$exe" = cuda_device_test ] && limit=180
+    [ "$exe" = cuda_device_test ] && limit=150
     echo "=== $exe"
     timeout $limit "$dir/$exe" --duration=true 2>&1 | tail -n 60
     status=${PIPESTATUS[0]}
@@ -65,7 +71,29 @@ grep '^RESULT' "$out/tests.txt" >>"$summary"
 grep -q '^RESULT .*: PASS' "$out/tests.txt" || failed=1
 grep -q '^RESULT .*: \(FAIL\|SKIP\|MISSING\)' "$out/tests.txt" && failed=1
 
-# 2. The W1 timing (at most 45 s).
+# 2. The tools on the GPU (at most 45 s + 120 s): the device backward, and train-mnist --device
+#    cuda against --device cpu on MNIST (BUILD_DIR/mnist).
+{
+  echo "=== gradcheck --device cuda"
+  timeout 45 "$build/tools/gradcheck" --device cuda 2>&1 | tail -n 40
+  status=${PIPESTATUS[0]}
+  echo "RESULT gradcheck --device cuda: $([ $status -eq 0 ] && echo PASS || echo "FAIL (exit $status)")"
+  echo "=== cuda_recipes_test"
+  EIGENNET_TRAIN_MNIST="$build/tools/train-mnist" EIGENNET_MNIST_DIR="$build/mnist" \
+    timeout 120 "$dir/cuda_recipes_test" --success=false 2>&1 | tail -n 40
+  status=${PIPESTATUS[0]}
+  case $status in
+    0) echo "RESULT cuda_recipes_test: PASS" ;;
+    77) echo "RESULT cuda_recipes_test: FAIL (skipped: no usable device, see above)" ;;
+    124) echo "RESULT cuda_recipes_test: FAIL (timed out after 120 s)" ;;
+    *) echo "RESULT cuda_recipes_test: FAIL (exit $status)" ;;
+  esac
+} >"$out/tools.txt" 2>&1
+cat "$out/tools.txt"
+grep '^RESULT' "$out/tools.txt" >>"$summary"
+grep -q '^RESULT .*: FAIL' "$out/tools.txt" && failed=1
+
+# 3. The W1 timing (at most 45 s).
 echo "=== cuda_w1_timing"
 timeout 45 "$dir/cuda_w1_timing" >"$out/w1-timing.txt" 2>&1
 status=$?
@@ -77,13 +105,13 @@ case $status in
 esac
 [ $status -eq 0 ] || failed=1
 
-# 3. The GPU bench (run.py starts no run after its time budget, 270 s; hard limit 330 s).
-#    Worst case of the whole script: 30 + 180 + 45 + 330 s = under 10 minutes.
+# 4. The GPU bench (run.py starts no run after its time budget, 150 s; hard limit 200 s).
+#    Worst case of the whole script: 30 + 150 + 45 + 120 + 45 + 200 s = 590 s, under 10 minutes.
 echo "=== GPU bench (tools/bench/run.py --device cuda)"
 data_args=()
 [ -d "$build/mnist" ] && data_args=(--data "$build/mnist")
-timeout 330 python3 "$repo/tools/bench/run.py" --device cuda --build-dir "$build" "${data_args[@]}" \
-  --time-budget 270 --timeout 90 --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+timeout 200 python3 "$repo/tools/bench/run.py" --device cuda --build-dir "$build" "${data_args[@]}" \
+  --time-budget 150 --timeout 90 --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
 status=${PIPESTATUS[0]}
 note "RESULT GPU bench: $([ $status -eq 0 ] && echo 'ran (see bench.txt)' || echo "FAIL (exit $status)")"
 [ $status -eq 0 ] || failed=1
