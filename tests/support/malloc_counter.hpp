@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 #include <stdexcept>
 
 #ifdef EIGEN_RUNTIME_NO_MALLOC
@@ -39,6 +40,17 @@ inline long allocations() {
   return allocation_count.load();
 }
 inline void reset_allocations() { allocation_count.store(0); }
+
+// The negative control of every no-allocation check: one malloc (called through a volatile
+// pointer, so it cannot be optimised away) is counted, so a count of zero means something.
+inline bool counter_sees_an_allocation() {
+  reset_allocations();
+  void* (*volatile allocate)(std::size_t) = std::malloc;
+  void* p = allocate(64);
+  const long counted = allocations();
+  std::free(p);
+  return counted >= 1;
+}
 
 // The allocations while body() runs. Where Eigen's own check is compiled in
 // (EIGEN_RUNTIME_NO_MALLOC), Eigen also asserts on any allocation inside.

@@ -352,7 +352,8 @@ int main(int argc, char** argv) {
   app.add_flag("--data-parallel", o.data_parallel,
                "split each batch over --threads network replicas (DataParallel) instead of splitting each product");
   app.add_option("--gemm", o.gemm,
-                 "GEMM backend: default (the build's), eigen, openblas (built with -Dblas), or cuda (the host-pointer "
+                 "GEMM backend: default (EIGENNET_GEMM's choice, else Eigen's kernel), eigen (pinned), openblas (built "
+                 "with -Dblas), or cuda (the host-pointer "
                  "cuBLAS backend, built with -Dcuda; products of at least --cuda-min-flops go to the GPU)")
       ->check(CLI::IsMember({"default", "eigen", "openblas", "cuda"}))->capture_default_str();
   app.add_option("--cuda-min-flops", o.cuda_min_flops,
@@ -370,7 +371,10 @@ int main(int argc, char** argv) {
 #ifdef _OPENMP
     omp_set_num_threads(o.threads);
 #endif
-    if (o.gemm == "eigen") set_gemm_backend(nullptr);
+    if (o.gemm == "eigen") {  // Eigen's kernel on every product, whatever EIGENNET_GEMM says
+      set_gemm_backend(nullptr);
+      pin_gemm_kernel(GemmKernel::Eigen);
+    }
     if (o.gemm == "openblas") {
       auto backend = openblas_gemm_backend();
       if (!backend) {
