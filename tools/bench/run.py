@@ -11,7 +11,9 @@ one after the other on the same machine:
   OpenBLAS GEMM  gemm-bound      (cblas_sgemm/dgemm on exactly the step's GEMM shapes)
 each at 1 and 2 threads, keeps each one's best thread setting, and prints the table of medians
 with the ratios eigennet/peer and eigennet's fraction of the GEMM-only bound. A peer that is
-not installed is skipped with a message; no number is ever made up.
+not installed is skipped with a message; no number is ever made up. Before the workloads it runs
+fma-peak once (this CPU's FMA peak, fp32 and fp64, 1 and all threads) and gives eigennet's
+GFLOP/s in each row as a fraction of the peak at the row's dtype and thread count.
 
 Only the standard library is used here (any python3 runs it); the peers need an interpreter
 with numpy/torch, looked for as /usr/bin/python3, then this interpreter.
@@ -85,6 +87,41 @@ def flops_per_step(w):
     if "layers" not in w:
         return float("nan")
     return 6.0 * w["batch"] * sum(a * b for a, b in zip(w["layers"][:-1], w["layers"][1:]))
+
+
+def performed_flops_per_step(w):
+    """The flops of the products a step performs: 2·B·in·out for the forward product and dW of
+    every layer, and for dX of every layer but the first (nobody needs the input's gradient).
+    flops_per_step's 6·B·Σ in·out (the GFLOP/s metric) also counts that dX, which for the MNIST
+    MLPs is most of the first layer: against a physical peak it would overstate the speed."""
+    if "layers" not in w:
+        return float("nan")
+    pairs = list(zip(w["layers"][:-1], w["layers"][1:]))
+    return sum((4.0 if i == 0 else 6.0) * w["batch"] * a * b for i, (a, b) in enumerate(pairs))
+
+
+def step_gflops(w, result):
+    """The GFLOP/s of the products a result's median step performs, or None (the CNN rows)."""
+    flops = performed_flops_per_step(w)
+    if flops != flops or not result:
+        return None
+    if w["metric"] == "GFLOP/s":
+        return result["median"] * flops / flops_per_step(w)
+    if w["metric"] == "steps/s":
+        return flops * result["median"] / 1e9
+    return flops * result["steps_per_block"] / result["median"] / 1e9  # s/epoch
+
+
+def peak_gflops(peak, w, threads):
+    """fma-peak's GFLOP/s for the workload's dtype at this thread count (per core × threads where
+    that count was not measured), or None."""
+    by_threads = (peak or {}).get("gflops", {}).get(w["dtype"])
+    if not by_threads:
+        return None
+    if str(threads) in by_threads:
+        return by_threads[str(threads)]
+    most = max(by_threads, key=int)
+    return by_threads[most] / int(most) * threads
 
 
 def metric_values(w, result):
@@ -287,6 +324,22 @@ def main():
     if wanted:
         impls = {k: v for k, v in impls.items() if k in wanted}
 
+    # The physical limit: this CPU's FMA peak, measured once before the workloads.
+    fma_peak = os.path.join(build, "tools", "bench", "fma-peak")
+    peak = None
+    if os.path.isfile(fma_peak):
+        peak, why = run_one([fma_peak, "--json", "--threads", str(max(threads))], 120)
+        if peak:
+            g = peak["gflops"]
+            log("FMA peak (fma-peak, %s, %d chains): float32 %s GFLOP/s, float64 %s GFLOP/s" % (
+                peak["vector"], peak["chains"],
+                ", ".join("%.0f (%s thr)" % (v, t) for t, v in g["float32"].items()),
+                ", ".join("%.0f (%s thr)" % (v, t) for t, v in g["float64"].items())))
+        else:
+            log("FMA peak: skipped — %s" % why)
+    else:
+        log("FMA peak: skipped (fma-peak not built: ninja -C %s tools/bench/fma-peak)" % build)
+
     data = "" if args.random_data else find_mnist(args.data)
     if args.data and not data:
         print("run.py: --data %s does not hold train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]"
@@ -335,7 +388,7 @@ def main():
             result.setdefault("gemm", "")
         return result
 
-    raw = []
+    raw = [dict(peak, impl="fma-peak")] if peak else []
     summary = {}  # workload -> impl -> the best thread setting's merged result {threads, median, ...}
     per_thread = {}  # workload -> (impl, threads) -> merged result
     for w in workloads:
@@ -413,6 +466,8 @@ def main():
         header += ["eigennet/best peer"]
         if "openblas-gemm" in impls:
             header += ["GEMM-only bound", "eigennet/bound"]
+        if peak:
+            header += ["eigennet GFLOP/s (of FMA peak)"]
         rows, ratios = [], {}
         for w in workloads:
             s = {impl: pick(w["name"], impl) for impl in impls}
@@ -441,6 +496,10 @@ def main():
                     row.append("%.2f" % ratios[(w["name"], "bound")])
                 else:
                     row.append("—")
+            if peak:
+                gf = step_gflops(w, e)
+                top = peak_gflops(peak, w, e["threads"]) if e else None
+                row.append("%.1f (%.2f)" % (gf, gf / top) if gf is not None and top else "—")
             rows.append(row)
         log(table(rows, header))
         return ratios
@@ -450,6 +509,10 @@ def main():
                            "dp: eigennet's DataParallel, the batch split over replicas)")
     log("eigennet/best peer is in the workload's metric: for s/epoch (W3) it is a ratio of times (lower is better),")
     log("otherwise of speeds. eigennet/bound = eigennet's speed / the speed of a step made of its GEMMs alone.")
+    if peak:
+        log("eigennet GFLOP/s = the flops of the step's products (2·batch·in·out each: forward and dW of every layer, "
+            "dX of all but the first; W4's metric counts 6·batch·Σ in·out) × steps/s; in brackets its fraction of "
+            "fma-peak's %s-bit FMA peak for the row's dtype and threads." % peak["vector_bits"])
     if 1 in threads and len(threads) > 1:
         medians_table(lambda name, impl: per_thread[name].get((impl, 1)), "The same, one thread each")
 
