@@ -32,7 +32,7 @@ if ! grep -q "^build tools/bench/gemm-bound:" "$build/build.ninja"; then
 fi
 
 targets=(tools/bench/eigennet-bench)
-for optional in tools/bench/gemm-bound tools/bench-cnn; do
+for optional in tools/bench/gemm-bound tools/bench/fma-peak tools/bench-cnn; do
   if grep -q "^build $optional:" "$build/build.ninja"; then targets+=("$optional"); fi
 done
 ninja -C "$build" "${targets[@]}" >/dev/null
