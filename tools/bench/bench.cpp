@@ -43,6 +43,7 @@
 #endif
 
 #include "eigennet/threads.hpp"
+#include "layer_sizes.hpp"
 #include "eigennet/train/data_parallel.hpp"
 #include "eigennet/data/batching.hpp"
 #include "eigennet/data/error.hpp"
@@ -306,25 +307,8 @@ int run_cuda(const Options& o) {
 #endif
 
 std::vector<Index> parse_layers(const std::string& text) {
-  std::vector<Index> sizes;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::size_t used = 0;
-    long long value = -1;
-    try {
-      value = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || value <= 0)
-      throw std::invalid_argument("--layers: '" + item + "' in '" + text + "' is not a positive integer");
-    sizes.push_back(static_cast<Index>(value));
-  }
-  if (sizes.size() < 2)
-    throw std::invalid_argument("--layers needs at least an input and an output size, e.g. 784,1000,10; got '" +
-                                text + "'");
-  return sizes;
+  const std::vector<long> sizes = bench::parse_layer_sizes(text);
+  return std::vector<Index>(sizes.begin(), sizes.end());
 }
 
 }  // namespace

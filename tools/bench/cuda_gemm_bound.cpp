@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "eigennet/cuda/device.hpp"
+#include "layer_sizes.hpp"
 
 namespace {
 
@@ -226,20 +227,10 @@ int main(int argc, char** argv) {
   app.add_option("--gemm", gemm_name, "(ignored)");
   CLI11_PARSE(app, argc, argv);
 
-  o.layers.clear();
-  std::stringstream in(layers);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    const long value = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || value <= 0) {
-      std::cerr << "cuda-gemm-bound: --layers: '" << item << "' in '" << layers << "' is not a positive integer\n";
-      return 1;
-    }
-    o.layers.push_back(value);
-  }
-  if (o.layers.size() < 2) {
-    std::cerr << "cuda-gemm-bound: --layers needs at least two sizes, got '" << layers << "'\n";
+  try {
+    o.layers = bench::parse_layer_sizes(layers);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "cuda-gemm-bound: " << e.what() << "\n";
     return 1;
   }
   const eigennet::cuda::DeviceInfo& info = eigennet::cuda::query_device();

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "layer_sizes.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -138,20 +140,10 @@ int main(int argc, char** argv) {
   app.add_option("--gemm", gemm_name, "(ignored)");
   CLI11_PARSE(app, argc, argv);
 
-  o.layers.clear();
-  std::stringstream in(layers);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    const long value = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || value <= 0) {
-      std::cerr << "gemm-bound: --layers: '" << item << "' in '" << layers << "' is not a positive integer\n";
-      return 1;
-    }
-    o.layers.push_back(value);
-  }
-  if (o.layers.size() < 2) {
-    std::cerr << "gemm-bound: --layers needs at least two sizes, got '" << layers << "'\n";
+  try {
+    o.layers = bench::parse_layer_sizes(layers);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "gemm-bound: " << e.what() << "\n";
     return 1;
   }
   openblas_set_num_threads(o.threads);
