@@ -42,6 +42,14 @@ inline std::string shell_quote(const std::string& text) {
   return out + "'";
 }
 
+// The path of a tool under test from the environment `meson test` sets (EIGENNET_TRAIN_MNIST,
+// EIGENNET_DENOISE_COSINE), quoted for the shell; the test fails without it.
+inline std::string tool_from_env(const char* variable) {
+  const char* path = std::getenv(variable);
+  REQUIRE_MESSAGE(path != nullptr, variable << " (the tool's path) is not set: run through meson test");
+  return shell_quote(path);
+}
+
 struct CommandResult {
   int exit_code = -1;
   std::string out, err;  // stdout, stderr

@@ -16,11 +16,7 @@ using namespace plot_test;
 
 namespace {
 
-std::string tool() {
-  const char* path = std::getenv("EIGENNET_DENOISE_COSINE");
-  REQUIRE_MESSAGE(path != nullptr, "EIGENNET_DENOISE_COSINE (the tool's path) is not set: run through meson test");
-  return path;
-}
+std::string tool() { return tool_from_env("EIGENNET_DENOISE_COSINE"); }
 
 struct CosineRun {
   std::vector<double> costs;  // step 1..steps
@@ -57,7 +53,7 @@ double mean(const std::vector<double>& v, std::size_t begin, std::size_t end) {
 TEST_CASE("denoise-cosine: the cost falls and the output is far closer to the cosine than the input") {
   TempDir dir;
   const std::string png = dir.file("cosine.png");
-  const CommandResult r = run_command(dir, shell_quote(tool()) + " --seed 42 --plot " + shell_quote(png));
+  const CommandResult r = run_command(dir, tool() + " --seed 42 --plot " + shell_quote(png));
   INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
   REQUIRE(r.exit_code == 0);
   const CosineRun run = parse(r.out);
@@ -83,7 +79,7 @@ TEST_CASE("denoise-cosine: the cost falls and the output is far closer to the co
 TEST_CASE("denoise-cosine denoises for other seeds too") {
   TempDir dir;
   for (int seed = 1; seed <= 5; ++seed) {
-    const CommandResult r = run_command(dir, shell_quote(tool()) + " --seed " + std::to_string(seed));
+    const CommandResult r = run_command(dir, tool() + " --seed " + std::to_string(seed));
     INFO("seed " << seed << "\n" << r.out << r.err);
     REQUIRE(r.exit_code == 0);
     const CosineRun run = parse(r.out);
@@ -117,7 +113,7 @@ TEST_CASE("denoise-cosine matches numpy's version of the exercise, draw for draw
     REQUIRE_MESSAGE(!contains(ref.err, "No module named 'numpy'"), "/usr/bin/python3 has no numpy: apt-get install python3-numpy");
     REQUIRE(ref.exit_code == 0);
     const CommandResult ours = run_command(
-        dir, shell_quote(tool()) + " --samples " + std::to_string(c.samples) + " --hidden " + std::to_string(c.hidden) +
+        dir, tool() + " --samples " + std::to_string(c.samples) + " --hidden " + std::to_string(c.hidden) +
                  " --steps " + std::to_string(c.steps) + " --lr " + std::to_string(c.lr) + " --noise-std " +
                  std::to_string(c.noise) + " --init " + c.init + " --seed " + std::to_string(c.seed));
     INFO("denoise-cosine:\n" << ours.out << ours.err);
@@ -141,7 +137,7 @@ TEST_CASE("denoise-cosine without gnuplot: a clear error naming the package, non
   // PATH stripped to an empty folder (the tool is run by its full path), and the override.
   for (const std::string& env : {"env -u EIGENNET_GNUPLOT PATH=" + shell_quote(dir.file("bin")),
                                 std::string("env EIGENNET_GNUPLOT=/nonexistent/gnuplot")}) {
-    const CommandResult r = run_command(dir, env + " " + shell_quote(tool()) + " --steps 3 --plot " + shell_quote(png));
+    const CommandResult r = run_command(dir, env + " " + tool() + " --steps 3 --plot " + shell_quote(png));
     INFO(env << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
     CHECK(r.exit_code == 1);
     CHECK(contains(r.err, "gnuplot not found"));
@@ -155,7 +151,7 @@ TEST_CASE("denoise-cosine --show without a display still writes the PNG and says
   TempDir dir;
   const std::string png = dir.file("cosine.png");
   const CommandResult r =
-      run_command(dir, "env -u DISPLAY " + shell_quote(tool()) + " --steps 5 --show --plot " + shell_quote(png));
+      run_command(dir, "env -u DISPLAY " + tool() + " --steps 5 --show --plot " + shell_quote(png));
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.err, "no display"));
@@ -164,12 +160,12 @@ TEST_CASE("denoise-cosine --show without a display still writes the PNG and says
 
 TEST_CASE("denoise-cosine: divergence and bad flags are errors, not crashes") {
   TempDir dir;
-  const CommandResult diverged = run_command(dir, shell_quote(tool()) + " --lr 10");
+  const CommandResult diverged = run_command(dir, tool() + " --lr 10");
   INFO(diverged.out << diverged.err);
   CHECK(diverged.exit_code == 1);
   CHECK(contains(diverged.err, "diverged"));
   for (const std::string flags : {"--init gaussian", "--samples 1", "--lr -1", "--show", "--steps 0"}) {
-    const CommandResult bad = run_command(dir, shell_quote(tool()) + " " + flags);
+    const CommandResult bad = run_command(dir, tool() + " " + flags);
     INFO(flags << ": " << bad.out << bad.err);
     CHECK(bad.exit_code != 0);
     CHECK(bad.exit_code != 1);  // CLI11's usage errors, not a training failure

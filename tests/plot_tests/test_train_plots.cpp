@@ -10,11 +10,7 @@ using namespace plot_test;
 
 namespace {
 
-std::string tool() {
-  const char* path = std::getenv("EIGENNET_TRAIN_MNIST");
-  REQUIRE_MESSAGE(path != nullptr, "EIGENNET_TRAIN_MNIST (the tool's path) is not set: run through meson test");
-  return shell_quote(path);
-}
+std::string tool() { return tool_from_env("EIGENNET_TRAIN_MNIST"); }
 
 void check_png(const std::string& path, std::uint32_t width, std::uint32_t height, double min_content) {
   const Image img = decode_png(path);

@@ -16,11 +16,7 @@ using namespace plot_test;
 
 namespace {
 
-std::string tool() {
-  const char* path = std::getenv("EIGENNET_TRAIN_MNIST");
-  REQUIRE_MESSAGE(path != nullptr, "EIGENNET_TRAIN_MNIST (the tool's path) is not set: run through meson test");
-  return shell_quote(path);
-}
+std::string tool() { return tool_from_env("EIGENNET_TRAIN_MNIST"); }
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
