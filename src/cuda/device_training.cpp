@@ -109,11 +109,11 @@ template <typename Scalar>
 std::unique_ptr<Stepper<Scalar>> make_device_stepper(Network<Scalar>& host, const Loss<Scalar>& loss,
                                                      const Optimizer<Scalar>& optimizer,
                                                      const LabeledData<Scalar>& train, Index max_batch, bool tf32) {
-  const std::string why = device_support(host, loss, optimizer);
+  std::string why = device_layer_support(host);
+  DeviceOptions options;
+  if (why.empty()) options = device_options_for(loss, optimizer, why);
   if (!why.empty()) throw std::invalid_argument("device training: " + why);
   if (!query_device().available) throw CudaError("device training: no GPU: " + query_device().reason);
-  std::string unused;
-  DeviceOptions options = device_options_for(loss, optimizer, unused);
   options.max_batch = max_batch;
   options.tf32 = tf32;
   return std::make_unique<DeviceStepper<Scalar>>(host, options, train);
