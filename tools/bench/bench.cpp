@@ -19,6 +19,13 @@
 // a timed block ends with synchronize(), so it counts the device's work. The loss is checked on
 // the device every step and read at each block's end. Where no GPU answers it exits 1 with
 // query_device()'s reason.
+// --gemm chooses the CPU kernels (plan.hpp): eigen / openblas / onednn pin one for every product,
+// auto / all let the planner measure each product on its first call; the JSON line then carries
+// the plan (which kernel each product got, and the microseconds each candidate took), from which
+// run.py prints the planner's choice per product.
+// --precision bf16 (float32 only): set_gemm_precision(GemmPrecision::Bf16) before the run, so the
+// float products run on bf16 operands with float32 accumulation (master weights stay float32).
+// It needs the lead's include/eigennet/gemm/precision.hpp; a build without it refuses bf16.
 // --gemm cuda: the CPU training loop with the host-pointer backend cuda_gemm_backend(min_flops)
 // (--cuda-min-flops; default kCudaGemmCrossoverFlops): products of at least that many flops are
 // copied to the GPU, smaller ones stay on the CPU.
@@ -51,6 +58,13 @@
 #include "eigennet/data/preprocess.hpp"
 #include "eigennet/layers/dense.hpp"
 #include "eigennet/gemm/gemm.hpp"
+// bf16 GEMMs (--precision bf16): the precision API, where this tree has it. BF16-SEAM: until
+// include/eigennet/gemm/precision.hpp exists, kHaveBf16Api is false and --precision bf16 exits 1
+// saying so; nothing else changes when it lands.
+#if __has_include("eigennet/gemm/precision.hpp")
+#include "eigennet/gemm/precision.hpp"
+#define EIGENNET_BENCH_HAVE_BF16_API 1
+#endif
 #include "eigennet/model/init.hpp"
 #include "eigennet/model/loss.hpp"
 #include "eigennet/model/network.hpp"
@@ -92,6 +106,7 @@ struct Options {
   bool random_data = false;
   unsigned seed = 0;
   std::string gemm = "default";
+  std::string precision = "float32";  // float32 | bf16 (float products on bf16 operands, float32 accumulation)
   bool data_parallel = false;  // split the batch over replicas (DataParallel) instead of each product
   std::string device = "cpu";  // cpu | cuda (DeviceNetwork)
   bool graph = true;           // --device cuda: replay the step as a CUDA graph (--no-graph: direct launches)
@@ -151,6 +166,33 @@ std::string json_string(const std::string& text) {
     out += c;
   }
   return out + "\"";
+}
+
+// The planner's entries (gemm_plan()) as a JSON list: one object per product with its key, the
+// kernel chosen and the microseconds of each kernel measured (null: not a candidate).
+std::string plan_json() {
+  std::ostringstream out;
+  out.precision(6);
+  out << "[";
+  bool first = true;
+  for (const GemmPlanEntry& e : gemm_plan()) {
+    const GemmProduct& p = e.product;
+    out << (first ? "" : ", ") << "{\"scalar\": \"" << (p.scalar == GemmScalar::Float ? "float" : "double")
+        << "\", \"op\": \"" << (p.op_a == Op::None ? 'N' : 'T') << (p.op_b == Op::None ? 'N' : 'T')
+        << "\", \"m\": " << p.m << ", \"n\": " << p.n << ", \"k\": " << p.k << ", \"threads\": " << p.threads
+        << ", \"kernel\": \"" << gemm_kernel_name(e.kernel) << "\", \"loaded\": " << (e.loaded ? "true" : "false")
+        << ", \"us\": {";
+    for (int i = 0; i < kGemmKernelCount; ++i) {
+      out << (i ? ", " : "") << "\"" << gemm_kernel_name(GemmKernel(i)) << "\": ";
+      if (std::isnan(e.seconds[i]))
+        out << "null";
+      else
+        out << e.seconds[i] * 1e6;
+    }
+    out << "}}";
+    first = false;
+  }
+  return out.str() + "]";
 }
 
 // The MLP: dense layers (He-normal weights, zero biases) with ReLU between them.
@@ -219,7 +261,8 @@ int run(const Options& o) {
   out.precision(9);
   out << "{\"impl\": \"eigennet\", \"threads\": " << o.threads
       << ", \"dtype\": " << json_string(tools::numpy_dtype_name(tools::dtype_of<Scalar>()))
-      << ", \"gemm\": " << json_string(gemm_backend_name());
+      << ", \"gemm\": " << json_string(gemm_backend_name()) << ", \"gemm_choice\": " << json_string(gemm_choice())
+      << ", \"precision\": " << json_string(o.precision) << ", \"plan\": " << plan_json();
   if (o.gemm == "cuda") out << ", \"cuda_min_flops\": " << (o.cuda_min_flops < 0 ? kCudaGemmCrossoverFlops : o.cuda_min_flops);
   out << ", \"parallel\": " << json_string(o.data_parallel ? "data" : "gemm") << ", \"steps_per_block\": " << steps_per_block
       << ", \"block_seconds\": [";
@@ -336,10 +379,15 @@ int main(int argc, char** argv) {
   app.add_flag("--data-parallel", o.data_parallel,
                "split each batch over --threads network replicas (DataParallel) instead of splitting each product");
   app.add_option("--gemm", o.gemm,
-                 "GEMM backend: default (EIGENNET_GEMM's choice, else Eigen's kernel), eigen (pinned), openblas (built "
-                 "with -Dblas), or cuda (the host-pointer "
+                 "GEMM backend: default (EIGENNET_GEMM's choice, else Eigen's kernel), eigen or onednn (pinned), "
+                 "openblas (built with -Dblas), auto or all (the planner measures each product; the JSON line "
+                 "carries the plan), or cuda (the host-pointer "
                  "cuBLAS backend, built with -Dcuda; products of at least --cuda-min-flops go to the GPU)")
-      ->check(CLI::IsMember({"default", "eigen", "openblas", "cuda"}))->capture_default_str();
+      ->check(CLI::IsMember({"default", "eigen", "openblas", "onednn", "auto", "all", "cuda"}))->capture_default_str();
+  app.add_option("--precision", o.precision,
+                 "float32, or bf16: float products on bf16 operands with float32 accumulation "
+                 "(set_gemm_precision; --dtype float32 only; needs oneDNN and a CPU with AVX512-BF16 or AMX)")
+      ->check(CLI::IsMember({"float32", "bf16"}))->capture_default_str();
   app.add_option("--cuda-min-flops", o.cuda_min_flops,
                  "--gemm cuda: 2·m·n·k from which a product goes to the GPU (default: kCudaGemmCrossoverFlops)")
       ->check(CLI::NonNegativeNumber);
@@ -358,6 +406,32 @@ int main(int argc, char** argv) {
     if (o.gemm == "eigen") {  // Eigen's kernel on every product, whatever EIGENNET_GEMM says
       set_gemm_backend(nullptr);
       pin_gemm_kernel(GemmKernel::Eigen);
+    }
+    if (o.gemm == "onednn") {  // oneDNN's kernel on every float product (throws where not built)
+      set_gemm_backend(nullptr);
+      pin_gemm_kernel(GemmKernel::OneDnn);
+    }
+    if (o.gemm == "auto" || o.gemm == "all") {  // the planner, whatever EIGENNET_GEMM says
+      set_gemm_backend(nullptr);
+      set_gemm_choice(o.gemm);
+    }
+    if (o.precision == "bf16") {
+      if (tools::parse_dtype(o.dtype) != tools::parse_dtype("float32")) {
+        std::cerr << "eigennet-bench: --precision bf16 is for float32 (bf16 operands of float products); --dtype "
+                  << o.dtype << " has none\n";
+        return 1;
+      }
+      if (o.device == "cuda" || o.gemm == "cuda") {
+        std::cerr << "eigennet-bench: --precision bf16 is for the CPU kernels, not --device cuda / --gemm cuda\n";
+        return 1;
+      }
+#ifdef EIGENNET_BENCH_HAVE_BF16_API
+      set_gemm_precision(GemmPrecision::Bf16);  // throws std::runtime_error with the reason where unavailable
+#else
+      std::cerr << "eigennet-bench: --precision bf16: this tree has no include/eigennet/gemm/precision.hpp "
+                   "(the bf16 GEMM API) yet\n";
+      return 1;
+#endif
     }
     if (o.gemm == "openblas") {
       auto backend = openblas_gemm_backend();

@@ -1,5 +1,5 @@
 // --layers of the bench programs ("784,1000,10"), parsed one way for all of them (eigennet-bench,
-// gemm-bound, cuda-gemm-bound); plain C++ only, since gemm-bound links OpenBLAS and not eigennet.
+// gemm-bound, cuda-gemm-bound); plain C++ only, so that any of them can include it.
 #pragma once
 
 #include <exception>

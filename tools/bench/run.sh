@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark in one command:
 #   tools/bench/run.sh [BUILD_DIR] [run.py options: --only W1,W4  --data DIR  --json FILE ...]
-# builds eigennet-bench, gemm-bound and bench-cnn in BUILD_DIR (default: build), then runs
+# builds eigennet-bench, gemm-bound, fma-peak and bench-cnn in BUILD_DIR (default: build), then runs
 # tools/bench/run.py, which runs everything side by side and prints the table.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,8 +26,9 @@ case "$blas" in
           "select it: update-alternatives --config libblas.so.3-x86_64-linux-gnu" >&2
      exit 1 ;;
 esac
-# gemm-bound is built only where configure found OpenBLAS: reconfigure once after installing it.
-if ! grep -q "^build tools/bench/gemm-bound:" "$build/build.ninja"; then
+# gemm-bound's openblas-threads bound and eigennet's OpenBLAS kernel need OpenBLAS at configure
+# time: reconfigure once after installing it.
+if ! grep -q "GEMM_BOUND_HAVE_CBLAS" "$build/build.ninja"; then
   meson setup --reconfigure "$build" >/dev/null
 fi
 
