@@ -6,11 +6,19 @@ one after the other on the same machine:
   eigennet       eigennet-bench (this build; its products where EIGENNET_GEMM puts them: eigen by default)
   eigennet-alt   eigennet-bench --gemm openblas, OpenBLAS's kernel on every product (only where built with OpenBLAS;
                  --gemm eigen instead where EIGENNET_GEMM named something else; its label says what ran)
+  eigennet-planner  eigennet-bench --gemm auto (--planner): the planner measures each product on its
+                 first call and keeps the fastest kernel; the table lists its choice per product
+  eigennet-bf16  eigennet-bench --precision bf16 (float32 workloads W1–W4): bf16 operands, float32
+                 accumulation and master weights; skipped with the reason where bf16 cannot run
   PyTorch        peer_torch.py   (Debian python3-torch, CPU)
+  torch-bf16     peer_torch.py --bf16: the same under torch.autocast("cpu", dtype=torch.bfloat16) (W1–W4)
   numpy          peer_numpy.py   (Debian python3-numpy; the notebook's closed form)
-  OpenBLAS GEMM  gemm-bound      (cblas_sgemm/dgemm on exactly the step's GEMM shapes)
+  GEMM bounds    gemm-bound --kernel K for every kernel K of the build (eigen, openblas, onednn through
+                 eigennet::gemm pinned; openblas-threads: cblas with OpenBLAS's own threads): exactly
+                 the step's GEMM shapes; "the bound" is the best of them
 each at 1 and 2 threads, keeps each one's best thread setting, and prints the table of medians
-with the ratios eigennet/peer and eigennet's fraction of the GEMM-only bound. A peer that is
+with the ratios eigennet/peer and eigennet's fraction of the GEMM-only bound, each kernel's bound,
+the bf16 table and the planner's choices. A peer that is
 not installed is skipped with a message; no number is ever made up. Before the workloads it runs
 fma-peak once (this CPU's FMA peak, fp32 and fp64, 1 and all threads) and gives eigennet's
 GFLOP/s in each row as a fraction of the peak at the row's dtype and thread count.
@@ -63,20 +71,56 @@ WORKLOADS = [
          dtype="float32", metric="steps/s", warmup=100, steps=50, blocks=7),
 ]
 
-# Targets: (workload, against, threshold). "peer": eigennet/best peer in the
-# workload's metric (for s/epoch: eigennet's time / the peer's time, so ≤); "bound": eigennet's
-# fraction of the GEMM-only bound's speed.
-TARGETS = [
-    ("W1", "peer", ">=", 1.5),
-    ("W1", "bound", ">=", 0.85),
+# Issue 12's targets: (workload, kind, op, threshold), each a ratio of the best thread settings:
+#   speed      eigennet's speed / the best float32 peer's (W3: epochs per second)
+#   peer       eigennet/best peer in the workload's metric (W3: eigennet's epoch time / the peer's)
+#   bound      eigennet's fraction of the best kernel's GEMM-only bound (speeds)
+#   peak       eigennet's GFLOP/s (the step's products) / fma-peak at the row's dtype and threads
+#   bf16-peer  eigennet bf16's speed / the best float32 peer's (issue 12: on a CPU with AMX)
+#   bf16-torch eigennet bf16's speed / PyTorch's under bf16 autocast (> 1: ahead)
+# They are checked for eigennet as configured (its first column) and shown for the planner beside it.
+TARGETS = [(w, "speed", ">=", 1.3) for w in ("W1", "W2", "W3", "W4", "W5")] + \
+          [(w, "bound", ">=", 0.95) for w in ("W1", "W2", "W3", "W4", "W5")] + [
     ("W3", "peer", "<=", 0.5),
-    ("W4", "bound", ">=", 0.90),
-    ("W5", "peer", ">=", 1.5),
-]
+    ("W4", "peak", ">=", 0.80),
+] + [(w, "bf16-peer", ">=", 3.0) for w in ("W1", "W2", "W4")] + \
+    [(w, "bf16-torch", ">", 1.0) for w in ("W1", "W2", "W3", "W4")]
+TARGET_WHAT = {
+    "speed": "eigennet/best peer (speed)",
+    "peer": "eigennet/best peer (epoch time)",
+    "bound": "fraction of the best GEMM-only bound",
+    "peak": "fraction of the FMA peak",
+    "bf16-peer": "eigennet bf16/best float32 peer (speed)",
+    "bf16-torch": "eigennet bf16/PyTorch bf16 autocast (speed)",
+}
 
 PEERS = ["torch", "numpy"]
-LABEL = {"torch": "PyTorch", "numpy": "numpy",
-         "openblas-gemm": "OpenBLAS GEMM"}
+LABEL = {"torch": "PyTorch", "numpy": "numpy", "torch-bf16": "PyTorch bf16 autocast",
+         "eigennet-planner": "eigennet (planner)", "eigennet-bf16": "eigennet bf16",
+         "openblas-gemm": "OpenBLAS own threads"}
+# eigennet's rows, in the tables' order: as configured, the other kernel, the planner.
+EIGENNET_ROWS = ["eigennet", "eigennet-alt", "eigennet-planner"]
+# The implementations that run bf16 products: float32 MLP workloads only.
+BF16_IMPLS = ["eigennet-bf16", "torch-bf16"]
+
+
+def bound_impl(kernel):
+    """run.py's name for gemm-bound --kernel K: openblas-gemm for OpenBLAS's own threads (the
+    bound's name before the planner, still accepted by --impls), bound-K for eigennet's kernels."""
+    return "openblas-gemm" if kernel == "openblas-threads" else "bound-" + kernel
+
+
+def is_bound(impl):
+    return impl == "openblas-gemm" or impl.startswith("bound-")
+
+
+def cpu_has_amx():
+    """Whether /proc/cpuinfo lists AMX (amx_bf16): issue 12's bf16 3× target is for such CPUs."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and "amx_bf16" in line.split() for line in f)
+    except OSError:
+        return False
 
 
 def log(message):
@@ -152,7 +196,7 @@ def speed_ratio(w, a, b):
 # the batch) at each setting above one thread. A setting is a thread count, or (count, "dp").
 def settings_for(w, impl, threads):
     plain = list(threads)
-    if impl in ("eigennet", "eigennet-alt") and w.get("kind") != "cnn":
+    if impl in EIGENNET_ROWS + ["eigennet-bf16"] and w.get("kind") != "cnn":
         plain += [(t, "dp") for t in threads if t > 1]
     return plain
 
@@ -247,8 +291,13 @@ def main():
     p.add_argument("--random-data", action="store_true", help="random inputs of MNIST's shape for every row")
     p.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W4 (default: all)")
     p.add_argument("--threads", default="1,2", help="thread settings tried for every implementation")
-    p.add_argument("--impls", default="", help="comma-separated subset of eigennet,eigennet-alt,torch,numpy,"
-                                              "openblas-gemm (default: all available)")
+    p.add_argument("--impls", default="", help="comma-separated subset of eigennet,eigennet-alt,eigennet-planner,"
+                                              "eigennet-bf16,torch,torch-bf16,numpy,bound (every kernel's "
+                                              "GEMM-only bound) or bound-eigen,bound-openblas,bound-onednn,"
+                                              "openblas-gemm (OpenBLAS's own threads) (default: all available)")
+    p.add_argument("--planner", choices=["auto", "all"], default="auto",
+                   help="EIGENNET_GEMM value of the eigennet (planner) row: auto (kernels that allocate nothing: "
+                        "Eigen, OpenBLAS) or all (oneDNN too)")
     p.add_argument("--blocks-scale", type=float, default=1.0, help="scale the timed blocks (e.g. 0.5 for a quick look)")
     p.add_argument("--rounds", type=int, default=None,
                    help="spread each workload's blocks over this many rounds of all implementations "
@@ -310,19 +359,46 @@ def main():
     else:
         log("eigennet with OpenBLAS GEMM: skipped (built without it: apt-get install libopenblas-dev, then "
             "meson setup --reconfigure <build>; -Dblas=auto builds it when found)")
+    # The planner: each product measured on its first call (in the warm-up), the fastest kept. With
+    # one candidate (auto without OpenBLAS) it measures nothing and would repeat a pinned row.
+    planner_probe = run_one([bench, "--gemm", args.planner] + tiny, 60)[0]
+    if planner_probe and planner_probe["gemm"] in ("auto", "all"):
+        impls["eigennet-planner"] = [bench, "--gemm", args.planner]
+        if args.planner != "auto":
+            LABEL["eigennet-planner"] = "eigennet (planner, %s)" % args.planner
+    else:
+        log("eigennet (planner): skipped (EIGENNET_GEMM=%s has one kernel to choose from in this build: %s)"
+            % (args.planner, planner_probe["gemm"] if planner_probe else "does not run"))
+    # bf16: float32 products on bf16 operands (set_gemm_precision); eigennet-bench says why not where
+    # it cannot (no precision API in the tree, no oneDNN, a CPU without AVX512-BF16 or AMX).
+    bf16_probe, why = run_one([bench, "--precision", "bf16"] + tiny, 60)
+    if bf16_probe:
+        impls["eigennet-bf16"] = [bench, "--precision", "bf16"]
+        LABEL["eigennet-bf16"] = "eigennet bf16 (%s)" % bf16_probe["gemm"]
+    else:
+        log("eigennet bf16: skipped — %s" % why)
     for module, script in (("torch", "peer_torch.py"), ("numpy", "peer_numpy.py")):
         python = python_with(module)
         if python:
             impls[module] = [python, os.path.join(HERE, script)]
+            if module == "torch":
+                impls["torch-bf16"] = [python, os.path.join(HERE, script), "--bf16"]
         else:
             log("%s: skipped (no python3 here can import %s; Debian: apt-get install python3-%s)" % (
                 LABEL[module], module, module))
+    # The GEMM-only bounds: gemm-bound on every kernel it has (--list-kernels; a gemm-bound from
+    # before --kernel runs OpenBLAS with its own threads only).
     if os.path.isfile(gemm_bound):
-        impls["openblas-gemm"] = [gemm_bound]
+        listed = run_one([gemm_bound, "--list-kernels"], 60)[0]
+        kernels = listed["kernels"] if listed and "kernels" in listed else ["openblas-threads"]
+        for kernel in kernels:
+            impl = bound_impl(kernel)
+            impls[impl] = [gemm_bound] + (["--kernel", kernel] if listed else [])
+            LABEL.setdefault(impl, "bound " + kernel)
     else:
-        log("OpenBLAS GEMM bound: skipped (gemm-bound not built: apt-get install libopenblas-dev, reconfigure)")
+        log("GEMM-only bound: skipped (gemm-bound not built: ninja -C %s tools/bench/gemm-bound)" % build)
     if wanted:
-        impls = {k: v for k, v in impls.items() if k in wanted}
+        impls = {k: v for k, v in impls.items() if k in wanted or ("bound" in wanted and is_bound(k))}
 
     # The physical limit: this CPU's FMA peak, measured once before the workloads.
     fma_peak = os.path.join(build, "tools", "bench", "fma-peak")
@@ -369,8 +445,11 @@ def main():
                 return [bench_cnn] + common, None
             if impl == "torch":
                 return [torch_python, os.path.join(HERE, "peer_torch_cnn.py")] + common, None
-            return None, "no %s implementation of the CNN step" % ("alternative-GEMM" if impl == "eigennet-alt"
-                                                                   else LABEL[impl])
+            return None, "no implementation of the CNN step"
+        if impl == "bound-onednn" and w["dtype"] == "float64":
+            return None, "oneDNN 2.6 has no float64 GEMM"
+        if impl in BF16_IMPLS and w["dtype"] != "float32":
+            return None, "bf16 is for float32 workloads (bf16 operands of float32 products)"
         common = ["--layers", ",".join(map(str, w["layers"])), "--batch", str(w["batch"]), "--dtype", w["dtype"],
                   "--rule", w["rule"], "--lr", str(w["lr"]), "--warmup", str(w["warmup"]), "--steps",
                   str(w["steps"]), "--blocks", str(blocks)] + data_args
@@ -400,6 +479,16 @@ def main():
         rounds = max(1, min(args.rounds, total_blocks))
         merged = {}  # (impl, setting) -> result with the blocks of every round
         skipped = set()
+        # Implementations without this workload, one line per reason (the CNN step has no bound,
+        # bf16 or alternative-kernel rows; float64 no bf16 rows).
+        absent = {}
+        for impl in impls:
+            command, why = command_for(w, impl, 1)
+            if command is None:
+                absent.setdefault(why, []).append(LABEL[impl])
+                skipped.update((impl, u) for u in settings_for(w, impl, threads))
+        for why, labels in absent.items():
+            log("  skipped — %s: %s" % (why, ", ".join(labels)))
         for r in range(rounds):
             blocks = total_blocks * (r + 1) // rounds - total_blocks * r // rounds
             for impl in impls:
@@ -407,10 +496,6 @@ def main():
                     if (impl, setting) in skipped:
                         continue
                     command, why = command_for(w, impl, blocks)
-                    if command is None:
-                        log("  %-26s skipped — %s" % (LABEL[impl], why))
-                        skipped.update((impl, u) for u in settings_for(w, impl, threads))
-                        break
                     t = setting_threads(setting)
                     extra_flags = ["--data-parallel"] if setting_is_data_parallel(setting) else []
                     result, why = run_one(command + ["--threads", str(t)] + extra_flags, args.timeout)
@@ -457,15 +542,27 @@ def main():
 
     # The tables of medians: the issue's (each implementation at its best thread setting), and
     # one thread each, which a machine with a busy or throttled second core disturbs far less.
+    bounds = [i for i in impls if is_bound(i)]
+    rows_here = [i for i in EIGENNET_ROWS if i in impls]
+
+    def best_of(w, results):
+        """The best of some results (None for none)."""
+        best = None
+        for r in results:
+            if r is not None and (best is None or better(w, r["median"], best["median"])):
+                best = r
+        return best
+
+    def bound_kernel(impl):
+        return "openblas-threads" if impl == "openblas-gemm" else impl[len("bound-"):]
+
     def medians_table(pick, title):
         log("\n== %s ==" % title)
-        header = ["", "metric", LABEL["eigennet"]]
-        if "eigennet-alt" in impls:
-            header.append(LABEL["eigennet-alt"])
+        header = ["", "metric"] + [LABEL[i] for i in rows_here]
         header += [LABEL[p] for p in PEERS if p in impls]
         header += ["eigennet/best peer"]
-        if "openblas-gemm" in impls:
-            header += ["GEMM-only bound", "eigennet/bound"]
+        if bounds:
+            header += ["GEMM-only bound (kernel)", "eigennet/bound"]
         if peak:
             header += ["eigennet GFLOP/s (of FMA peak)"]
         rows, ratios = [], {}
@@ -474,32 +571,41 @@ def main():
             s = {impl: r for impl, r in s.items() if r is not None}
             cell = lambda impl: ("%s (%s)" % (fmt(s[impl]["median"], w["metric"]), s[impl]["setting"].replace(" thr", ""))
                                  if impl in s else "—")
-            row = [w["name"], w["metric"], cell("eigennet")]
-            if "eigennet-alt" in impls:
-                row.append(cell("eigennet-alt"))
+            row = [w["name"], w["metric"]] + [cell(i) for i in rows_here]
             row += [cell(p) for p in PEERS if p in impls]
-            e = s.get("eigennet")
-            best_peer = None
-            for r in [s[p] for p in PEERS if p in s]:
-                if best_peer is None or better(w, r["median"], best_peer["median"]):
-                    best_peer = r
-            if e and best_peer:
-                ratios[(w["name"], "peer")] = e["median"] / best_peer["median"]
-                row.append("%.2f (vs %s)" % (ratios[(w["name"], "peer")], LABEL[best_peer["impl"]]))
-            else:
-                row.append("—")
-            if "openblas-gemm" in impls:
-                b = s.get("openblas-gemm")
-                row.append(cell("openblas-gemm"))
-                if e and b:
-                    ratios[(w["name"], "bound")] = speed_ratio(w, e["median"], b["median"])
-                    row.append("%.2f" % ratios[(w["name"], "bound")])
-                else:
-                    row.append("—")
-            if peak:
+            best_peer = best_of(w, [s.get(p) for p in PEERS])
+            best_bound = best_of(w, [s.get(b) for b in bounds])
+            if best_peer:
+                ratios[(w["name"], "best-peer")] = best_peer
+            for impl in rows_here:  # the targets' ratios, for eigennet and for the planner
+                e = s.get(impl)
+                if e and best_peer:
+                    ratios[(w["name"], "peer", impl)] = e["median"] / best_peer["median"]
+                    ratios[(w["name"], "speed", impl)] = speed_ratio(w, e["median"], best_peer["median"])
+                if e and best_bound:
+                    ratios[(w["name"], "bound", impl)] = speed_ratio(w, e["median"], best_bound["median"])
                 gf = step_gflops(w, e)
                 top = peak_gflops(peak, w, e["threads"]) if e else None
-                row.append("%.1f (%.2f)" % (gf, gf / top) if gf is not None and top else "—")
+                if gf is not None and top:
+                    ratios[(w["name"], "peak", impl)] = gf / top
+            e = s.get("eigennet")
+            if e and best_peer:
+                row.append("%.2f (vs %s)" % (ratios[(w["name"], "peer", "eigennet")], LABEL[best_peer["impl"]]))
+            else:
+                row.append("—")
+            if bounds:
+                if best_bound:
+                    row.append("%s (%s, %s)" % (fmt(best_bound["median"], w["metric"]),
+                                                best_bound["setting"].replace(" thr", ""),
+                                                bound_kernel(best_bound["impl"])))
+                else:
+                    row.append("—")
+                row.append("%.2f" % ratios[(w["name"], "bound", "eigennet")] if (w["name"], "bound", "eigennet")
+                           in ratios else "—")
+            if peak:
+                gf = step_gflops(w, e)
+                frac = ratios.get((w["name"], "peak", "eigennet"))
+                row.append("%.1f (%.2f)" % (gf, frac) if gf is not None and frac is not None else "—")
             rows.append(row)
         log(table(rows, header))
         return ratios
@@ -508,7 +614,8 @@ def main():
                            "Medians, each implementation at its best thread setting (threads in brackets; "
                            "dp: eigennet's DataParallel, the batch split over replicas)")
     log("eigennet/best peer is in the workload's metric: for s/epoch (W3) it is a ratio of times (lower is better),")
-    log("otherwise of speeds. eigennet/bound = eigennet's speed / the speed of a step made of its GEMMs alone.")
+    log("otherwise of speeds. eigennet/bound = eigennet's speed / the speed of a step made of its GEMMs alone, on the")
+    log("kernel whose step was fastest (each kernel's below).")
     if peak:
         log("eigennet GFLOP/s = the flops of the step's products (2·batch·in·out each: forward and dW of every layer, "
             "dX of all but the first; W4's metric counts 6·batch·Σ in·out) × steps/s; in brackets its fraction of "
@@ -516,17 +623,99 @@ def main():
     if 1 in threads and len(threads) > 1:
         medians_table(lambda name, impl: per_thread[name].get((impl, 1)), "The same, one thread each")
 
-    log("\n== Targets ==")
-    for name, against, op, threshold in TARGETS:
+    # Each kernel's GEMM-only bound, at its best thread setting, and eigennet's fraction of each.
+    if bounds:
+        log("\n== GEMM-only bound per kernel (the step's products alone; best thread setting) ==")
+        rows = []
+        for w in workloads:
+            if "layers" not in w:
+                continue
+            s = summary[w["name"]]
+            e = s.get("eigennet")
+            row = [w["name"], w["metric"]]
+            for b in bounds:
+                r = s.get(b)
+                row.append("%s (%s)" % (fmt(r["median"], w["metric"]), r["setting"].replace(" thr", "")) if r else "—")
+            for b in bounds:
+                r = s.get(b)
+                row.append("%.2f" % speed_ratio(w, e["median"], r["median"]) if r and e else "—")
+            rows.append(row)
+        log(table(rows, ["", "metric"] + [bound_kernel(b) for b in bounds] +
+                  ["eigennet/%s" % bound_kernel(b) for b in bounds]))
+        log("eigen, openblas, onednn: eigennet::gemm pinned to that kernel, inside eigennet's split over the threads; "
+            "openblas-threads: cblas with OpenBLAS's own threads. oneDNN has no float64 GEMM.")
+
+    # bf16: eigennet's float32 workloads with bf16 products beside PyTorch under bf16 autocast.
+    if any(i in impls for i in BF16_IMPLS):
+        log("\n== bf16 (float32 workloads; products on bf16 operands, float32 accumulation; best thread setting) ==")
+        rows = []
+        for w in workloads:
+            if "layers" not in w or w["dtype"] != "float32":
+                continue
+            s = summary[w["name"]]
+            eb, tb, ef = s.get("eigennet-bf16"), s.get("torch-bf16"), s.get("eigennet")
+            best_peer = ratios.get((w["name"], "best-peer"))
+            cell = lambda r: "%s (%s)" % (fmt(r["median"], w["metric"]), r["setting"].replace(" thr", "")) if r else "—"
+            if eb and tb:
+                ratios[(w["name"], "bf16-torch", "eigennet")] = speed_ratio(w, eb["median"], tb["median"])
+            if eb and best_peer:
+                ratios[(w["name"], "bf16-peer", "eigennet")] = speed_ratio(w, eb["median"], best_peer["median"])
+            rows.append([w["name"], w["metric"], cell(eb), cell(tb),
+                         "%.2f" % (eb["median"] / tb["median"]) if eb and tb else "—",
+                         "%s (%s, %s)" % (fmt(best_peer["median"], w["metric"]),
+                                          best_peer["setting"].replace(" thr", ""), LABEL[best_peer["impl"]])
+                         if best_peer else "—",
+                         "%.2f" % (eb["median"] / best_peer["median"]) if eb and best_peer else "—",
+                         "%.2f" % speed_ratio(w, eb["median"], ef["median"]) if eb and ef else "—"])
+        log(table(rows, ["", "metric", LABEL.get("eigennet-bf16", "eigennet bf16"), LABEL["torch-bf16"],
+                         "eigennet bf16/PyTorch bf16", "best float32 peer", "eigennet bf16/best float32 peer",
+                         "bf16 speed-up of eigennet"]))
+        log("Ratios in the workload's metric (W3: of epoch times, lower is better); the speed-up is "
+            "eigennet bf16's speed / %s's. W5 is float64: no bf16 row." % LABEL["eigennet"])
+
+    # The planner's choice per product, from the eigennet (planner) run at its best thread setting
+    # (the plan of that setting's first run; a rerun can choose differently where kernels are close).
+    if "eigennet-planner" in impls:
+        log("\n== The planner's choice per product (%s at its best thread setting; m×n×k op: kernel, "
+            "tN: split over N threads) ==" % LABEL["eigennet-planner"])
+        for w in workloads:
+            r = summary[w["name"]].get("eigennet-planner")
+            if not r or "plan" not in r:
+                continue
+            picks = ["%dx%dx%d %s%s: %s" % (e["m"], e["n"], e["k"], e["op"],
+                                            " t%d" % e["threads"] if e["threads"] > 1 else "", e["kernel"])
+                     for e in r["plan"]]
+            counts = {}
+            for e in r["plan"]:
+                counts[e["kernel"]] = counts.get(e["kernel"], 0) + 1
+            line = "  %s (%s): " % (w["name"], r["setting"])
+            out = []
+            for text in picks:
+                if len(line) + len(text) > 110 and line.strip():
+                    out.append(line.rstrip(", "))
+                    line = "      "
+                line += text + ", "
+            out.append(line.rstrip(", ") + "  [%s]" % ", ".join("%s %d" % kv for kv in sorted(counts.items())))
+            log("\n".join(out))
+
+    log("\n== Targets (issue 12; eigennet as configured, %s in brackets) ==" % LABEL.get("eigennet-planner", "planner"))
+    amx = cpu_has_amx()
+    for name, kind, op, threshold in TARGETS:
         if not any(w["name"] == name for w in workloads):
             continue
-        value = ratios.get((name, against))
-        what = "eigennet/best peer" if against == "peer" else "fraction of the GEMM-only bound"
+        value = ratios.get((name, kind, "eigennet"))
+        planner = ratios.get((name, kind, "eigennet-planner"))
+        note = ""
+        if kind == "bf16-peer" and not amx:
+            note = "  (the target is for a CPU with AMX; this one has none)"
         if value is None:
-            log("  %s %s %s %.2f: not measured (a peer or the bound was skipped)" % (name, what, op, threshold))
+            log("  %s %s %s %.2f: not measured (a row it needs was skipped)%s" % (name, TARGET_WHAT[kind], op,
+                                                                                 threshold, note))
             continue
-        met = value >= threshold if op == ">=" else value <= threshold
-        log("  %s %s %s %.2f: %.2f  %s" % (name, what, op, threshold, value, "met" if met else "NOT met"))
+        met = {">=": value >= threshold, "<=": value <= threshold, ">": value > threshold}[op]
+        log("  %s %s %s %.2f: %.2f%s  %s%s" % (name, TARGET_WHAT[kind], op, threshold, value,
+                                               " (%.2f)" % planner if planner is not None else "",
+                                               "met" if met else "NOT met", note))
 
     log("\n== Memory and allocations (the eigennet run at its best thread setting) ==")
     mem_rows = []
