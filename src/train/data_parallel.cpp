@@ -33,11 +33,7 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
   if (output_.rows() < rows) output_.resize(rows, network_.output_size());  // the largest batch, once
   rows_ = rows;
   // With fewer rows than threads, the last threads get empty blocks and sit the step out.
-  const bool mean = loss.averages_over_batch();
-  const auto weight = [&](int t) {
-    const Index count = block_rows(t, rows);
-    return mean ? Scalar(count) / Scalar(rows) : Scalar(1);
-  };
+  const auto weight = [&](int t) { return batch_block_weight(loss, block_rows(t, rows), rows); };
   std::fill(errors_.begin(), errors_.end(), nullptr);
 
   const auto run_block = [&](int t) {

@@ -15,6 +15,20 @@
 
 namespace eigennet {
 
+// How a batch of `rows` rows is split into `parts` blocks (threads here, MPI ranks in
+// mpi/distributed.hpp): block p holds rows [batch_block_begin(p), batch_block_begin(p+1)), i.e.
+// ⌈rows·p/parts⌉, so block 0 is never empty and empty blocks, if any, are the last ones.
+inline Index batch_block_begin(Index rows, int part, int parts) { return (rows * part + parts - 1) / parts; }
+inline Index batch_block_rows(Index rows, int part, int parts) {
+  return batch_block_begin(rows, part + 1, parts) - batch_block_begin(rows, part, parts);
+}
+// A block's weight in the batch's gradient and loss: count/rows for a loss averaged over the
+// batch (the batch's mean is the blocks' means so weighted), 1 for a summed loss.
+template <typename Scalar>
+Scalar batch_block_weight(const Loss<Scalar>& loss, Index count, Index rows) {
+  return loss.averages_over_batch() ? Scalar(count) / Scalar(rows) : Scalar(1);
+}
+
 // Wraps a network (not owned; it must outlive this object and keep its layers) and `threads`
 // − 1 replicas of it. A step on a batch of N rows:
 //   1. thread t copies the network's parameters into its replica (thread 0 uses the network
@@ -48,10 +62,9 @@ class DataParallel {
   ConstMatrixRef<Scalar> output() const { return output_.topRows(rows_); }
 
  private:
-  // Replica t takes rows [block_begin(t), block_begin(t+1)): ⌈rows·t/T⌉, so block 0 (the
-  // network's own) is never empty and empty blocks, if any, are the last ones.
-  Index block_begin(int t, Index rows) const { return (rows * t + threads_ - 1) / threads_; }
-  Index block_rows(int t, Index rows) const { return block_begin(t + 1, rows) - block_begin(t, rows); }
+  // Replica t takes block t of batch_block_begin's rule (block 0, the network's own, is never empty).
+  Index block_begin(int t, Index rows) const { return batch_block_begin(rows, t, threads_); }
+  Index block_rows(int t, Index rows) const { return batch_block_rows(rows, t, threads_); }
   void check_input(const ConstMatrixRef<Scalar>& x) const;
   template <typename Step>
   Scalar step(Index rows, const Loss<Scalar>& loss, const Step& replica_step);
