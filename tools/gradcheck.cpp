@@ -19,6 +19,7 @@
 #include "eigennet/eigennet.hpp"
 #include "eigennet/data/preprocess.hpp"
 #include "dtype.hpp"
+#include "precision.hpp"
 #include "support/random_data.hpp"
 
 using namespace eigennet;
@@ -71,6 +72,26 @@ Network<Scalar> sigmoid_tanh_mlp(std::uint32_t seed) {
   net.template emplace<Tanh<Scalar>>(12);
   initialize(net.template emplace<Dense<Scalar>>(12, 6), rng, {InitScheme::TorchDefault});
   return net;
+}
+
+// The products' precision of the model checks: float32, or bf16 (--precision bf16).
+GemmPrecision model_products = GemmPrecision::Float32;
+
+// A model's check: its backward against central differences (check_network); with bf16 products,
+// the bf16 backward against central differences in double and against the float32 backward, both
+// held to kBf16GradientTolerance (gemm/precision.hpp).
+template <typename Scalar, typename Target>
+GradcheckReport check_model(Network<Scalar>& net, const Matrix<Scalar>& x, const Target& target,
+                            const Loss<Scalar>& loss, const GradcheckOptions& o) {
+  if (model_products == GemmPrecision::Float32) return check_network<Scalar>(net, x, target, loss, o);
+  if constexpr (std::is_same_v<Scalar, float>) {
+    GradcheckOptions bf16 = o;
+    if (!(bf16.tolerance > 0)) bf16.tolerance = kBf16GradientTolerance;
+    return check_external_gradients<float>("bf16", net, x, target, loss, bf16_gradients(net, x, target, loss),
+                                           kBf16GradientTolerance, bf16);
+  } else {
+    throw std::invalid_argument("bf16 products are float32 products: not in a double network");
+  }
 }
 
 std::vector<Check> all_checks(const Sizes& s) {
@@ -190,7 +211,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     // Softmax cross-entropy; batch 4.
     using Scalar = decltype(tag);
     Network<Scalar> net = notebook_mlp<Scalar>(o.seed);
-    return check_network<Scalar>(net, random_matrix<Scalar>(4, 784, o.seed + 1), random_labels(4, 10, o.seed + 2),
+    return check_model<Scalar>(net, random_matrix<Scalar>(4, 784, o.seed + 1), random_labels(4, 10, o.seed + 2),
                                  SoftmaxCrossEntropy<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "sigmoid-tanh-mlp", [](auto tag, const GradcheckOptions& o) {
@@ -199,7 +220,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     Network<Scalar> net = sigmoid_tanh_mlp<Scalar>(o.seed);
     net.template emplace<Softmax<Scalar>>(6);
     const Labels labels = random_labels(5, 6, o.seed + 2);
-    return check_network<Scalar>(net, random_matrix<Scalar>(5, 20, o.seed + 1), one_hot<Scalar>(labels, 6),
+    return check_model<Scalar>(net, random_matrix<Scalar>(5, 20, o.seed + 1), one_hot<Scalar>(labels, 6),
                                  CrossEntropy<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "exercise-mlp", [](auto tag, const GradcheckOptions& o) {
@@ -213,7 +234,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     net.template emplace<Relu<Scalar>>(16);
     initialize(net.template emplace<Dense<Scalar>>(16, 10), rng, {InitScheme::Uniform, -0.5, 0.5});
     net.template emplace<LogSoftmax<Scalar>>(10);
-    return check_network<Scalar>(net, random_matrix<Scalar>(3, 784, o.seed + 1), random_labels(3, 10, o.seed + 2),
+    return check_model<Scalar>(net, random_matrix<Scalar>(3, 784, o.seed + 1), random_labels(3, 10, o.seed + 2),
                                  NegativeLogLikelihood<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "cosine", [](auto tag, const GradcheckOptions& o) {
@@ -230,7 +251,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     for (Index i = 0; i < n; ++i)
       x(0, i) = Scalar(std::cos(6 * 3.14159265358979 * double(i) / double(n - 1) - 3 * 3.14159265358979) +
                        rng.normal(0, 1));
-    return check_network<Scalar>(net, x, x, SquaredError<Scalar>(), o);
+    return check_model<Scalar>(net, x, x, SquaredError<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "notebook-cnn", [](auto tag, const GradcheckOptions& o) {
     // The notebook's CNN at full size: conv 5×5 1→10 → ReLU → max-pool 2 (ceil) → dense
@@ -243,7 +264,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     net.template emplace<Relu<Scalar>>(conv.output_size());
     auto& pool = net.template emplace<MaxPool2d<Scalar>>(conv.output_shape(), 2, 2, 0, true);
     initialize(net.template emplace<Dense<Scalar>>(pool.output_size(), 10), rng, {InitScheme::Normal, 0, 0.05});
-    return check_network<Scalar>(net, random_matrix<Scalar>(2, 784, o.seed + 1), random_labels(2, 10, o.seed + 2),
+    return check_model<Scalar>(net, random_matrix<Scalar>(2, 784, o.seed + 1), random_labels(2, 10, o.seed + 2),
                                  SoftmaxCrossEntropy<Scalar>(), o);
   }));
   checks.push_back(make_check("model", "small-cnn", [](auto tag, const GradcheckOptions& o) {
@@ -261,7 +282,7 @@ std::vector<Check> all_checks(const Sizes& s) {
     net.template emplace<Relu<Scalar>>(conv2.output_size());
     auto& pool2 = net.template emplace<MaxPool2d<Scalar>>(conv2.output_shape(), 3, 2, 0, true);
     initialize(net.template emplace<Dense<Scalar>>(pool2.output_size(), 5), rng, {InitScheme::Normal, 0, 0.3});
-    return check_network<Scalar>(net, random_matrix<Scalar>(3, conv1.input_size(), o.seed + 1),
+    return check_model<Scalar>(net, random_matrix<Scalar>(3, conv1.input_size(), o.seed + 1),
                                  random_labels(3, 5, o.seed + 2), SoftmaxCrossEntropy<Scalar>(), o);
   }));
   return checks;
@@ -355,8 +376,28 @@ int main(int argc, char** argv) {
   app.add_option("--in", sizes.in, "Input width of the layer checks")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--out", sizes.out, "Output width of the layer checks (classes of the loss checks)")
       ->check(CLI::Range(2, 1 << 20))->capture_default_str();
+  std::string precision = "float32";
+  app.add_option("--precision", precision,
+                 "bf16: the model checks with their products in bf16 (float networks), against central differences "
+                 "and the float32 backward; exits 77 where this build or CPU has no bf16")
+      ->check(CLI::IsMember(tools::precision_spellings()))
+      ->capture_default_str();
   app.add_flag("--list", list, "List the available checks and exit");
   CLI11_PARSE(app, argc, argv);
+  if (parse_gemm_precision(precision) == GemmPrecision::Bf16) {
+    if (device != "cpu" || (dtype != "both" && tools::parse_dtype(dtype) != tools::Dtype::Float) ||
+        !layers.empty() || !losses.empty()) {
+      std::cerr << "gradcheck: --precision bf16 checks the float models on the CPU (--model, --dtype float)\n";
+      return 2;
+    }
+    const std::string why = bf16_unavailable_reason();
+    if (!why.empty()) {
+      std::cerr << "gradcheck: --precision bf16 is not available here: " << why << "\n";
+      return 77;
+    }
+    model_products = GemmPrecision::Bf16;
+    dtype = "float";
+  }
 
   const std::vector<Check> checks = device == "cuda" ? device_checks(sizes) : all_checks(sizes);
   if (list) {
@@ -379,6 +420,7 @@ int main(int argc, char** argv) {
   }
   const bool select_all = layers.empty() && losses.empty() && models.empty();
   auto selected = [&](const Check& c) {
+    if (model_products == GemmPrecision::Bf16 && c.category != "model") return false;  // bf16: the models
     if (select_all) return true;
     const auto& list_for = c.category == "layer" ? layers : c.category == "loss" ? losses : models;
     return std::find(list_for.begin(), list_for.end(), c.name) != list_for.end();

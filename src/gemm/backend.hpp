@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "eigennet/gemm/gemm.hpp"
 #include "gemm/parallel_for.hpp"
@@ -76,6 +77,11 @@ void openblas_sequential(Op op_a, Op op_b, Index m, Index n, Index k, double alp
 // onednn_backend.cpp: single-threaded dnnl_sgemm (float only).
 void onednn_sequential(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
                        const float* b, Index ldb, float beta, float* c, Index ldc);
+// bf16_backend.cpp: the whole product with bf16-rounded operands (gemm/precision.hpp), on the
+// product's threads; and why bf16 cannot run on this CPU (empty if it can).
+void onednn_bf16_gemm(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
+                      const float* b, Index ldb, float beta, float* c, Index ldc);
+std::string onednn_bf16_unavailable_reason();
 #endif
 
 }  // namespace eigennet

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "eigennet/gemm/precision.hpp"
 #include "gemm/backend.hpp"
 
 namespace eigennet {
@@ -256,10 +257,22 @@ SequentialGemm<Scalar> choose(Op op_a, Op op_b, Index m, Index n, Index k, Scala
       plan<Scalar>(key, cands, count, op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
 }
 
+// ---- Precision: float32, or bf16 products (precision.hpp) -------------------------------------------
+
+std::atomic<int>& precision_slot() {
+  static std::atomic<int> precision{int(GemmPrecision::Float32)};
+  return precision;
+}
+
 template <typename Scalar>
 void cpu_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
               Index ldb, Scalar beta, Scalar* c, Index ldc) {
   if (m == 0 || n == 0) return;
+#ifdef EIGENNET_HAVE_ONEDNN
+  if constexpr (std::is_same<Scalar, float>::value)
+    if (precision_slot().load(std::memory_order_relaxed) == int(GemmPrecision::Bf16))
+      return onednn_bf16_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
   const SequentialGemm<Scalar> kernel = choose<Scalar>(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   split_gemm<Scalar>(kernel, op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -330,6 +343,7 @@ std::shared_ptr<GemmBackend> openblas_gemm_backend() {
 
 const char* gemm_backend_name() {
   if (backend_slot()) return backend_slot()->name();
+  if (gemm_precision() == GemmPrecision::Bf16) return "onednn-bf16";
   Settings& s = settings();
   const Mode mode = Mode(s.mode.load());
   if (mode == kPinned) return gemm_kernel_name(GemmKernel(s.pinned.load()));
@@ -337,6 +351,36 @@ const char* gemm_backend_name() {
   if (candidates<float>(mode, cands) == 1) return gemm_kernel_name(cands[0]);
   return mode == kAll ? "all" : "auto";
 }
+
+// ---- Precision ---------------------------------------------------------------------------------------
+
+const char* gemm_precision_name(GemmPrecision precision) {
+  return precision == GemmPrecision::Bf16 ? "bf16" : "float32";
+}
+
+GemmPrecision parse_gemm_precision(const std::string& name) {
+  if (name == "float32" || name == "fp32") return GemmPrecision::Float32;
+  if (name == "bf16" || name == "bfloat16") return GemmPrecision::Bf16;
+  throw std::invalid_argument("unknown precision '" + name + "' (choices: float32, bf16)");
+}
+
+std::string bf16_unavailable_reason() {
+#ifdef EIGENNET_HAVE_ONEDNN
+  return onednn_bf16_unavailable_reason();
+#else
+  return "this build of eigennet has no oneDNN (install libdnnl-dev and configure again)";
+#endif
+}
+
+void set_gemm_precision(GemmPrecision precision) {
+  if (precision == GemmPrecision::Bf16) {
+    const std::string why = bf16_unavailable_reason();
+    if (!why.empty()) throw std::runtime_error("bf16 products are not available: " + why);
+  }
+  precision_slot().store(int(precision));
+}
+
+GemmPrecision gemm_precision() { return GemmPrecision(precision_slot().load()); }
 
 // ---- Choosing ---------------------------------------------------------------------------------------
 

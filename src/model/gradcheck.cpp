@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <sstream>
 
+#include "eigennet/gemm/precision.hpp"
 #include "eigennet/random.hpp"
 
 namespace eigennet {
@@ -542,6 +543,37 @@ template <typename Scalar>
 GradcheckReport check_network(Network<Scalar>& network, ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
                               const Loss<Scalar>& loss, const GradcheckOptions& options) {
   return check_network_any<Scalar>(network, x, Labels(labels), loss, options);
+}
+
+namespace {
+
+template <typename Target>
+ExternalGradients<float> bf16_gradients_any(Network<float>& network, ConstMatrixRef<float> x, const Target& target,
+                                            const Loss<float>& loss) {
+  const GemmPrecision before = gemm_precision();
+  set_gemm_precision(GemmPrecision::Bf16);
+  try {
+    network.forward_backward(x, target, loss, true);
+  } catch (...) {
+    set_gemm_precision(before);
+    throw;
+  }
+  set_gemm_precision(before);
+  ExternalGradients<float> g;
+  for (const auto& p : network.parameters()) g.parameters.push_back(*p.gradient);
+  g.input = network.input_gradient();
+  return g;
+}
+
+}  // namespace
+
+ExternalGradients<float> bf16_gradients(Network<float>& network, ConstMatrixRef<float> x, ConstLabelsRef labels,
+                                        const Loss<float>& loss) {
+  return bf16_gradients_any(network, x, labels, loss);
+}
+ExternalGradients<float> bf16_gradients(Network<float>& network, ConstMatrixRef<float> x,
+                                        ConstMatrixRef<float> target, const Loss<float>& loss) {
+  return bf16_gradients_any(network, x, target, loss);
 }
 
 #define EIGENNET_INSTANTIATE(Scalar)                                                                                \

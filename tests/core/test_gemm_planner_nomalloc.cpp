@@ -84,3 +84,30 @@ TEST_CASE("under \"all\", a product planned onto oneDNN allocates on every call"
   CHECK(allocated > 0);
   clear_gemm_plan();
 }
+
+// oneDNN's primitive execution builds its argument map on the heap on every call (6 small
+// allocations per product, measured); the bf16 buffers and primitives are made once. So a bf16
+// step allocates the same few blocks every step, never more: shown here so that
+// gemm/precision.hpp stays true.
+TEST_CASE("in bf16, every step allocates only oneDNN's argument maps, the same count each step") {
+  if (!bf16_unavailable_reason().empty()) return;  // tests/core/test_gemm_bf16.cpp says why
+  eigennet_test::RestoreGemmSetting restore;
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    const ThreadCountScope scope(threads);
+    set_gemm_precision(GemmPrecision::Bf16);
+    Mlp<float> mlp;
+    mlp.step(40);  // first steps: each product's primitive and bf16 buffers made
+    mlp.step(17);
+    float value = 0;
+    const long first = eigennet_test::allocations_during([&] { value += mlp.step(40) + mlp.step(17); });
+    const long later = eigennet_test::allocations_during([&] {
+      for (int i = 0; i < 3; ++i) value += mlp.step(40) + mlp.step(17);
+    });
+    set_gemm_precision(GemmPrecision::Float32);
+    MESSAGE("allocations in two bf16 steps: " << first);
+    CHECK(later == 3 * first);  // no growth: nothing made anew after the first step
+    CHECK(first <= 2 * 4 * 8);  // a handful per product (4 products a step), not buffers
+    CHECK(std::isfinite(value));
+  }
+}

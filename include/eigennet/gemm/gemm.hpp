@@ -51,3 +51,4 @@ const char* gemm_backend_name();
 }  // namespace eigennet
 
 #include "eigennet/gemm/plan.hpp"
+#include "eigennet/gemm/precision.hpp"

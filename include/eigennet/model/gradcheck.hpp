@@ -120,4 +120,13 @@ GradcheckReport check_external_gradients(const std::string& subject, Network<Sca
                                          const Loss<Scalar>& loss, const ExternalGradients<Scalar>& gradients,
                                          double host_tolerance, const GradcheckOptions& options = {});
 
+// dL/dθ (parameters() order) and dL/dX of a float network at x with its products in bf16
+// (gemm/precision.hpp), for check_external_gradients against the float32 backward; the products'
+// precision is as before afterwards. Throws std::runtime_error where bf16 cannot run
+// (bf16_unavailable_reason()).
+ExternalGradients<float> bf16_gradients(Network<float>& network, ConstMatrixRef<float> x, ConstLabelsRef labels,
+                                        const Loss<float>& loss);
+ExternalGradients<float> bf16_gradients(Network<float>& network, ConstMatrixRef<float> x,
+                                        ConstMatrixRef<float> target, const Loss<float>& loss);
+
 }  // namespace eigennet
