@@ -135,7 +135,10 @@ TEST_CASE("an error on rank 0 alone (where --save writes) ends every rank") {
   const CommandResult r =
       run_command(mpirun("-np 2 " + tool() + " --mpi --recipe practical-mlp --save /no/such/folder/model.npz", 60));
   MESSAGE(r.output);
-  CHECK(r.status == 1);
+  // Exit 1, MPI_Abort's code; on a loaded machine OpenMPI 4.1's mpirun has been seen to segfault
+  // (139) while relaying the abort's message (pmix_server_log_fn), which ends the job as well.
+  CHECK(r.status != 0);
+  CHECK(r.status != kTimeoutExit);
   CHECK(r.output.find("error on rank 0") != std::string::npos);
   CHECK(r.output.find("test accuracy") == std::string::npos);
 }
