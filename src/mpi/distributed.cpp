@@ -56,7 +56,8 @@ DistributedStepper<Scalar>::DistributedStepper(Network<Scalar>& network, const L
                                                Optimizer<Scalar>& optimizer, const LabeledData<Scalar>& train,
                                                Index batch_size, MPI_Comm comm)
     : network_(network), loss_(loss), optimizer_(optimizer), train_(train), batch_size_(batch_size), comm_(comm) {
-  if (batch_size < 1) throw std::invalid_argument("distributed: batch size must be ≥ 1, got " + std::to_string(batch_size));
+  if (batch_size < 1)
+    throw std::invalid_argument("distributed: batch size must be ≥ 1, got " + std::to_string(batch_size));
   if (train.empty()) throw std::invalid_argument("distributed: the training set is empty");
   check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   check(MPI_Comm_size(comm_, &ranks_), "MPI_Comm_size");

@@ -6,7 +6,7 @@
 //   same comparison;
 // - bad arguments on every rank are said once and end every rank; on one rank only (mpirun's
 //   MPMD form) they end the others too; an error found on rank 0 alone (--save's folder) ends
-//   the job;
+//   the job; --data-parallel and per-batch normalisation are refused;
 // - a rank that dies in the middle of training (dying_rank.cpp) ends the job, non-zero.
 #include <doctest/doctest.h>
 
@@ -141,6 +141,17 @@ TEST_CASE("an error on rank 0 alone (where --save writes) ends every rank") {
   CHECK(r.status != kTimeoutExit);
   CHECK(r.output.find("error on rank 0") != std::string::npos);
   CHECK(r.output.find("test accuracy") == std::string::npos);
+}
+
+TEST_CASE("settings that need the whole batch on one process are refused with --mpi") {
+  for (const std::string flags : {"--data-parallel --threads 2", "--normalization per-batch"}) {
+    CAPTURE(flags);
+    const CommandResult r = run_command(mpirun("-np 2 " + tool() + " --mpi --recipe practical-mlp " + flags, 60));
+    CHECK(r.status != 0);
+    CHECK(r.status != kTimeoutExit);
+    CHECK(r.output.find("--mpi") != std::string::npos);
+    CHECK(r.output.find("test accuracy") == std::string::npos);
+  }
 }
 
 TEST_CASE("a rank that dies ends the job instead of leaving the others waiting") {
