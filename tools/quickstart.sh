@@ -12,6 +12,7 @@ packages=(
   g++ meson ninja-build pkg-config cmake            # toolchain
   libeigen3-dev zlib1g-dev libcli11-dev             # library and tools
   libopenblas-dev libdnnl-dev                       # GEMM kernels beside Eigen's (OpenBLAS, oneDNN)
+  libopenmpi-dev openmpi-bin                        # data-parallel training over MPI ranks (train-mnist --mpi)
   doctest-dev python3-numpy python3-torch           # tests (numpy and PyTorch check our files and numbers)
   libgnuplot-iostream-dev gnuplot-nox libboost-iostreams-dev libboost-filesystem-dev  # plots
   dataset-fashion-mnist                             # the offline default dataset

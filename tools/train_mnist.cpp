@@ -36,6 +36,8 @@
 #include "eigennet/gemm/gemm.hpp"
 #include "eigennet/gemm/plan.hpp"
 #include "eigennet/train/train.hpp"
+#include "mpi_job.hpp"
+#include "precision.hpp"
 #include "progress.hpp"
 #include "recipes.hpp"
 #include "train_plots.hpp"
@@ -59,7 +61,10 @@ struct Options {
   bool data_parallel = false;  // split each batch over `threads` network replicas instead
   std::string device = "cpu";  // cpu, cuda, auto: where the training steps run
   bool tf32 = false;           // TensorFloat-32 in the GPU's float products
+  std::string precision = "float32";  // --precision: float32 or bf16 products on the CPU (precision.hpp)
   bool plan = false;           // --plan: print the GEMM planner's plan after training
+  bool mpi = false;            // --mpi: split each batch over the MPI job's ranks (mpi_job.hpp)
+  const MpiJob* mpi_job = nullptr;
   PlotFlags plots;          // --plot, --plot-samples, --show (train_plots.hpp)
 };
 
@@ -209,6 +214,15 @@ void define_flags(CLI::App& app, Options& o, Overrides& v) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
   app.add_flag("--tf32", o.tf32, "TensorFloat-32 in the GPU's float32 products (faster, ~1e-3 relative error)");
+  app.add_option("--precision", o.precision,
+                 "float32, or bf16: the CPU's float32 products with operands rounded to bfloat16 (oneDNN, on "
+                 "AVX512-BF16 or AMX; float32 accumulation, weights and update); where the CPU or build has no bf16, "
+                 "a message and float32")
+      ->check(CLI::IsMember(precision_spellings()))
+      ->capture_default_str();
+  app.add_flag("--mpi", o.mpi,
+               "run as one rank of an MPI job (mpirun -np N train-mnist --mpi ...): each rank trains on its block "
+               "of every batch, gradients summed by MPI_Allreduce; rank 0 prints and writes");
   app.add_flag("--data-parallel", o.data_parallel,
                "split each batch over --threads replicas of the network (DataParallel): faster than splitting "
                "the products for small networks");
@@ -406,6 +420,12 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
                                             settings.batch_size, options.tf32);
       hooks.stepper = gpu_steps.get();
     }
+    // --mpi: this rank's block of each batch, the gradients summed over the ranks.
+    const std::unique_ptr<Stepper<Scalar>> mpi_steps =
+        options.mpi ? options.mpi_job->make_stepper<Scalar>(model.network, *model.loss, *model.optimizer, train,
+                                                             settings.batch_size)
+                    : nullptr;
+    if (mpi_steps) hooks.stepper = mpi_steps.get();
     try {
       if (settings.iterations > 0) {
         IterationOptions o;
@@ -435,6 +455,7 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
     train_seconds = seconds_since(start);
     if (record) record->history = history, record->seconds = train_seconds;
     progress.finish();
+    if (mpi_steps) std::printf("%s\n", MpiJob::step_report(mpi_steps.get()).c_str());
   }
 
   // After training: the history (plain vectors), the model and the test set are all here.
@@ -455,7 +476,8 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
     const std::string where =
         on_gpu ? "GPU, upload included"
                : std::to_string(options.threads) + (options.threads == 1 ? " thread" : " threads") +
-                     (options.data_parallel && options.threads > 1 ? ", data-parallel" : "");
+                     (options.data_parallel && options.threads > 1 ? ", data-parallel" : "") +
+                     (options.mpi ? " per rank, " + std::to_string(options.mpi_job->size()) + " MPI ranks" : "");
     std::printf("trained %lld steps in %.2f s (%.2f ms/step, test passes included; %s)\n",
                 (long long)history.steps(), train_seconds,
                 1000 * train_seconds / double(std::max<Index>(1, history.steps())), where.c_str());
@@ -606,6 +628,7 @@ int run_sweep(const Recipe& recipe, const Settings& base, const Sweep& sw, const
 }  // namespace
 
 int main(int argc, char** argv) {
+  const MpiJob mpi(argc, argv);  // --mpi: MPI_Init before parsing, so that a bad argument ends every rank
   CLI::App app{"train-mnist: trains an eigennet recipe on MNIST and reports its test accuracy"};
   app.footer(
       "Data: --data DIR, else the first of $EIGENNET_MNIST_DIR, ./data/mnist, /usr/share/datasets/mnist,\n"
@@ -624,7 +647,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const MpiJob::Verdict verdict = mpi.agree_to_stop(true, e.get_exit_code());
+    return verdict.report ? app.exit(e) : verdict.code;
+  }
+  // Another rank's command line was bad (or asked for --help): stop with it.
+  if (const MpiJob::Verdict verdict = mpi.agree_to_stop(false, 0); verdict.stop) return verdict.code;
+  options.mpi_job = &mpi;
+  if (mpi.rank() > 0) {  // rank 0 alone writes; the others' stdout is /dev/null
+    options.save_path.clear();
+    options.log_path.clear();
+    options.plots = PlotFlags{};
   }
 
   try {
@@ -636,6 +668,17 @@ int main(int argc, char** argv) {
     if (*overrides.hidden_opt)
       sweep.hidden = parse_hidden_list(overrides.hidden_text), overrides.hidden = sweep.hidden[0].value;
     const Settings settings = apply_overrides(recipe, overrides);
+    if (options.mpi) {
+      if (!MpiJob::built())
+        throw std::invalid_argument("--mpi: this train-mnist was built without MPI (apt-get install libopenmpi-dev "
+                                    "openmpi-bin, then reconfigure with -Dmpi=auto)");
+      if (options.data_parallel)
+        throw std::invalid_argument("--mpi splits each batch over the ranks: not with --data-parallel");
+      if (options.device != "cpu")
+        throw std::invalid_argument("--mpi trains on the CPU of each rank: not with --device " + options.device);
+      if (settings.normalization == "per-batch")
+        throw std::invalid_argument("--mpi: per-batch normalization needs the whole batch on one rank");
+    }
     if (sweep.active()) {
       if (!options.save_path.empty())
         throw std::invalid_argument(
@@ -644,6 +687,12 @@ int main(int argc, char** argv) {
       if (!options.plots.samples_path.empty())
         throw std::invalid_argument("--plot-samples draws one model's predictions: not with a sweep");
     }
+    if (parse_gemm_precision(options.precision) == GemmPrecision::Bf16 && options.device != "cpu")
+      throw std::invalid_argument("--precision bf16 rounds the CPU's products: not with --device " + options.device +
+                                  " (on the GPU, --tf32)");
+    if (apply_precision(options.precision, settings.dtype, "train-mnist") == GemmPrecision::Bf16)
+      std::printf("precision: bf16 products (operands rounded to bfloat16, float32 accumulation; float32 weights "
+                  "and update)\n");
     set_thread_count(options.threads);
     // Where the results go is checked before anything is trained.
     if (!options.save_path.empty()) require_writable_destination(options.save_path, "--save");
@@ -660,13 +709,14 @@ int main(int argc, char** argv) {
     if (sweep.active()) return run_sweep(recipe, settings, sweep, options, dataset);
     return with_dtype(settings.dtype,
                       [&](auto tag) { return run<decltype(tag)>(recipe, settings, options, dataset); });
-  } catch (const TrainingDiverged& e) {
+  } catch (const TrainingDiverged& e) {  // under --mpi: at the same step on every rank (the loss is the batch's)
     std::fflush(stdout);
-    std::fprintf(stderr, "\ntrain-mnist: error: %s\n", e.what());
+    if (mpi.rank() == 0) std::fprintf(stderr, "\ntrain-mnist: error: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "train-mnist: error: %s\n", e.what());
-    return 1;
+    std::fprintf(stderr, "train-mnist: error%s: %s\n", mpi.active() ? format(" on rank %d", mpi.rank()).c_str() : "",
+                 e.what());
+    return mpi.abort(1);  // the other ranks may be waiting for this one
   }
 }
