@@ -17,8 +17,9 @@
 //             for bit (a measured choice can differ from run to run, and kernels round differently).
 //             oneDNN 2.6 has no double GEMM: pinned to onednn, double products run on Eigen.
 // Anything else is an error that names the value and the choices. Without EIGENNET_GEMM the
-// choice is eigen, so that the same command gives the same bits run after run (a measured choice
-// can differ between runs); `auto` is the planner.
+// choice is auto: the planner. A measured choice can differ between runs (close kernels swap
+// places), and kernels round differently, so a run that must give the same bits as another pins
+// a kernel (EIGENNET_GEMM=eigen).
 // A measuring choice's candidates for a scalar type are the kernels built for it that it admits;
 // where that leaves one (auto without OpenBLAS; double products under all without OpenBLAS), it
 // runs unmeasured and nothing enters the plan.
