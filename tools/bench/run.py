@@ -350,7 +350,10 @@ def main():
         return 1
     default_gemm = probe["gemm"]
     impls["eigennet"] = [bench]
-    LABEL["eigennet"] = "eigennet (%s)" % default_gemm
+    # The planner's gemm_backend_name() is the choice ("auto"/"all"): name it as the planner.
+    planner_default = default_gemm in ("auto", "all")
+    LABEL["eigennet"] = "eigennet (%s)" % ("planner" if default_gemm == "auto" else
+                                           "planner, all" if default_gemm == "all" else default_gemm)
     other = "eigen" if default_gemm != "eigen" else "openblas"
     alt_probe = run_one([bench, "--gemm", other] + tiny, 60)[0]
     if alt_probe:
@@ -361,8 +364,12 @@ def main():
             "meson setup --reconfigure <build>; -Dblas=auto builds it when found)")
     # The planner: each product measured on its first call (in the warm-up), the fastest kept. With
     # one candidate (auto without OpenBLAS) it measures nothing and would repeat a pinned row.
+    # Where the build's default already is that planner (EIGENNET_GEMM=auto, the default since the
+    # planner became it), the first column is the planner and this row would repeat it.
     planner_probe = run_one([bench, "--gemm", args.planner] + tiny, 60)[0]
-    if planner_probe and planner_probe["gemm"] in ("auto", "all"):
+    if default_gemm == args.planner:
+        log("eigennet (planner): the first column (EIGENNET_GEMM's choice: %s) is the planner" % default_gemm)
+    elif planner_probe and planner_probe["gemm"] in ("auto", "all"):
         impls["eigennet-planner"] = [bench, "--gemm", args.planner]
         if args.planner != "auto":
             LABEL["eigennet-planner"] = "eigennet (planner, %s)" % args.planner
@@ -675,11 +682,12 @@ def main():
 
     # The planner's choice per product, from the eigennet (planner) run at its best thread setting
     # (the plan of that setting's first run; a rerun can choose differently where kernels are close).
-    if "eigennet-planner" in impls:
+    planner_row = "eigennet-planner" if "eigennet-planner" in impls else "eigennet" if planner_default else None
+    if planner_row:
         log("\n== The planner's choice per product (%s at its best thread setting; m×n×k op: kernel, "
-            "tN: split over N threads) ==" % LABEL["eigennet-planner"])
+            "tN: split over N threads) ==" % LABEL[planner_row])
         for w in workloads:
-            r = summary[w["name"]].get("eigennet-planner")
+            r = summary[w["name"]].get(planner_row)
             if not r or "plan" not in r:
                 continue
             picks = ["%dx%dx%d %s%s: %s" % (e["m"], e["n"], e["k"], e["op"],
@@ -698,7 +706,8 @@ def main():
             out.append(line.rstrip(", ") + "  [%s]" % ", ".join("%s %d" % kv for kv in sorted(counts.items())))
             log("\n".join(out))
 
-    log("\n== Targets (issue 12; eigennet as configured, %s in brackets) ==" % LABEL.get("eigennet-planner", "planner"))
+    log("\n== Targets (issue 12; %s%s) ==" % (LABEL["eigennet"], ", %s in brackets" % LABEL["eigennet-planner"]
+                                              if "eigennet-planner" in impls else ""))
     amx = cpu_has_amx()
     for name, kind, op, threshold in TARGETS:
         if not any(w["name"] == name for w in workloads):
