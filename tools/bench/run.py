@@ -3,11 +3,14 @@
 
 For each workload (W1–W6 below; W6 is the notebook CNN step, from the CNN bench) it runs,
 one after the other on the same machine:
-  eigennet       eigennet-bench (this build; its products where EIGENNET_GEMM puts them: eigen by default)
-  eigennet-alt   eigennet-bench --gemm openblas, OpenBLAS's kernel on every product (only where built with OpenBLAS;
-                 --gemm eigen instead where EIGENNET_GEMM named something else; its label says what ran)
-  eigennet-planner  eigennet-bench --gemm auto (--planner): the planner measures each product on its
-                 first call and keeps the fastest kernel; the table lists its choice per product
+  eigennet       eigennet-bench (this build; its products where EIGENNET_GEMM puts them: the planner,
+                 auto, by default)
+  eigennet-alt   eigennet-bench --gemm eigen, Eigen's kernel pinned, where the default is anything else;
+                 --gemm openblas (OpenBLAS's kernel on every product) where the default is eigen (only
+                 where built with OpenBLAS); its label says what ran
+  eigennet-planner  eigennet-bench --gemm auto (--planner), where the first column is not that planner
+                 already: each product measured on its first call, the fastest kernel kept; the table
+                 lists the planner's choice per product
   eigennet-bf16  eigennet-bench --precision bf16 (float32 workloads W1–W4): bf16 operands, float32
                  accumulation and master weights; skipped with the reason where bf16 cannot run
   PyTorch        peer_torch.py   (Debian python3-torch, CPU)
