@@ -25,7 +25,7 @@
 // run.py prints the planner's choice per product.
 // --precision bf16 (float32 only): set_gemm_precision(GemmPrecision::Bf16) before the run, so the
 // float products run on bf16 operands with float32 accumulation (master weights stay float32).
-// It needs the lead's include/eigennet/gemm/precision.hpp; a build without it refuses bf16.
+// Where this build or CPU has no bf16 it exits 1 with the reason (tools/precision.hpp).
 // --gemm cuda: the CPU training loop with the host-pointer backend cuda_gemm_backend(min_flops)
 // (--cuda-min-flops; default kCudaGemmCrossoverFlops): products of at least that many flops are
 // copied to the GPU, smaller ones stay on the CPU.
@@ -58,13 +58,6 @@
 #include "eigennet/data/preprocess.hpp"
 #include "eigennet/layers/dense.hpp"
 #include "eigennet/gemm/gemm.hpp"
-// bf16 GEMMs (--precision bf16): the precision API, where this tree has it. BF16-SEAM: until
-// include/eigennet/gemm/precision.hpp exists, kHaveBf16Api is false and --precision bf16 exits 1
-// saying so; nothing else changes when it lands.
-#if __has_include("eigennet/gemm/precision.hpp")
-#include "eigennet/gemm/precision.hpp"
-#define EIGENNET_BENCH_HAVE_BF16_API 1
-#endif
 #include "eigennet/model/init.hpp"
 #include "eigennet/model/loss.hpp"
 #include "eigennet/model/network.hpp"
@@ -76,6 +69,7 @@
 #include "eigennet/cuda/device_network.hpp"
 #endif
 #include "../dtype.hpp"
+#include "../precision.hpp"
 // Every malloc-family call of the process is counted (also std::vector, std::string and OpenMP,
 // not only Eigen): the test suite's counter, one implementation for both.
 #include "support/malloc_counter.hpp"
@@ -387,7 +381,7 @@ int main(int argc, char** argv) {
   app.add_option("--precision", o.precision,
                  "float32, or bf16: float products on bf16 operands with float32 accumulation "
                  "(set_gemm_precision; --dtype float32 only; needs oneDNN and a CPU with AVX512-BF16 or AMX)")
-      ->check(CLI::IsMember({"float32", "bf16"}))->capture_default_str();
+      ->check(CLI::IsMember(tools::precision_spellings()))->capture_default_str();
   app.add_option("--cuda-min-flops", o.cuda_min_flops,
                  "--gemm cuda: 2·m·n·k from which a product goes to the GPU (default: kCudaGemmCrossoverFlops)")
       ->check(CLI::NonNegativeNumber);
@@ -415,23 +409,15 @@ int main(int argc, char** argv) {
       set_gemm_backend(nullptr);
       set_gemm_choice(o.gemm);
     }
-    if (o.precision == "bf16") {
-      if (tools::parse_dtype(o.dtype) != tools::parse_dtype("float32")) {
-        std::cerr << "eigennet-bench: --precision bf16 is for float32 (bf16 operands of float products); --dtype "
-                  << o.dtype << " has none\n";
-        return 1;
-      }
+    if (parse_gemm_precision(o.precision) == GemmPrecision::Bf16) {
       if (o.device == "cuda" || o.gemm == "cuda") {
         std::cerr << "eigennet-bench: --precision bf16 is for the CPU kernels, not --device cuda / --gemm cuda\n";
         return 1;
       }
-#ifdef EIGENNET_BENCH_HAVE_BF16_API
-      set_gemm_precision(GemmPrecision::Bf16);  // throws std::runtime_error with the reason where unavailable
-#else
-      std::cerr << "eigennet-bench: --precision bf16: this tree has no include/eigennet/gemm/precision.hpp "
-                   "(the bf16 GEMM API) yet\n";
-      return 1;
-#endif
+      // A bench row labelled bf16 must not time float32: where bf16 cannot run, stop (the reason
+      // is on stderr).
+      if (tools::apply_precision(o.precision, tools::parse_dtype(o.dtype), "eigennet-bench") != GemmPrecision::Bf16)
+        return 1;
     }
     if (o.gemm == "openblas") {
       auto backend = openblas_gemm_backend();
