@@ -42,8 +42,16 @@ std::size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
+// The step losses compared tightly: the first 100. Two float runs whose sums are grouped
+// differently start a few ulps apart, and SGD amplifies the difference step by step: on MNIST
+// practical-mlp's 2-rank run is 4e-7 from the single process over the first 100 steps, 1e-6 at
+// step 200, 5e-5 at 400, 5e-3 by step 557 (on Fashion-MNIST it stays near 1e-7). The accuracy at
+// the end is compared too.
+constexpr std::size_t kComparedSteps = 100;
+
 struct Comparison {
-  double loss = 0;      // largest relative difference of the step losses
+  double loss = 0;      // largest relative difference of the first kComparedSteps step losses
+  double loss_all = 0;  // the same over every step (reported)
   double accuracy = 0;  // difference of the test accuracies, in points
 };
 
@@ -51,16 +59,20 @@ Comparison compare(const std::vector<double>& a, double accuracy_a, const std::v
   REQUIRE(a.size() == b.size());
   REQUIRE(!a.empty());
   Comparison c;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    c.loss = std::max(c.loss, std::abs(a[i] - b[i]) / std::max(1e-30, std::abs(a[i])));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = std::abs(a[i] - b[i]) / std::max(1e-30, std::abs(a[i]));
+    c.loss_all = std::max(c.loss_all, d);
+    if (i < kComparedSteps) c.loss = std::max(c.loss, d);
+  }
   c.accuracy = std::abs(accuracy_a - accuracy_b);
   return c;
 }
 
-// float: the batch's gradient summed in two parts then added, a few ulps per step (measured
-// 6e-7 over practical-mlp's 600 steps); double: the log's 9 digits.
+// float: the batch's gradient summed in two parts then added, a few ulps per step (measured 4e-7
+// over practical-mlp's first 100 steps; a learning rate 0.2% off: 1e-2 and more); double: the
+// log's 9 digits.
 bool within(const Comparison& c, bool float32) {
-  return c.loss <= (float32 ? 1e-4 : 1e-7) && c.accuracy <= 0.1;
+  return c.loss <= (float32 ? 1e-5 : 1e-7) && c.accuracy <= 0.1;
 }
 
 struct Case {
@@ -95,7 +107,8 @@ TEST_CASE("every recipe: 2 ranks follow the single-process run with the same glo
     CHECK(count(split.output, "mpi: 2 ranks") == 1);
     const Comparison d = compare(read_log_losses(single_log), final_test_accuracy(single), read_log_losses(mpi_log),
                                  final_test_accuracy(split));
-    MESSAGE(c.recipe << ": largest relative step-loss difference " << d.loss << ", test accuracy "
+    MESSAGE(c.recipe << ": largest relative step-loss difference " << d.loss << " (first " << kComparedSteps
+                     << " steps; " << d.loss_all << " over all), test accuracy "
                      << final_test_accuracy(split) << "% vs " << final_test_accuracy(single) << "%");
     CHECK(within(d, c.float32));
   }
