@@ -61,7 +61,10 @@ TEST_CASE("train-mnist --lr 0.01,0.05,0.1: three runs from the same start, a tab
   TempDir dir;
   const std::string data = dir.file("data");
   eigennet_test::write_mnist_files(data, 600, 100, 28, 28);
-  const std::string base = tool() + " --recipe practical-mlp --epochs 2 --data " + shell_quote(data);
+  // One pinned GEMM kernel: each run of the sweep is compared with a single run, bit for bit, in
+  // another process (the planner, the default, may choose another kernel there).
+  const std::string base =
+      "EIGENNET_GEMM=eigen " + tool() + " --recipe practical-mlp --epochs 2 --data " + shell_quote(data);
   const std::string png = dir.file("sweep.png"), csv = dir.file("sweep.csv");
   const CommandResult sweep =
       run_command(dir, base + " --lr 0.01,0.05,0.1 --plot " + shell_quote(png) + " --log " + shell_quote(csv));

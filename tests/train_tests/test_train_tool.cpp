@@ -20,6 +20,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string tool() { return require_env("EIGENNET_TRAIN_MNIST"); }
+// The tool on one pinned GEMM kernel, where a run's numbers are compared with another process's
+// (the planner, the default, may choose other kernels there, which round differently).
+std::string pinned_tool() { return "EIGENNET_GEMM=eigen " + tool(); }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -119,7 +122,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
   const std::string model = scratch.file("model.npz"), log = scratch.file("log.csv");
 
   const CommandResult train =
-      run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 12 --batch 20 --test-every 5 --data " + data +
+      run_command(pinned_tool() + " --recipe practical-mlp --hidden 8,6 --iters 12 --batch 20 --test-every 5 --data " + data +
                   " --save " + model + " --log " + log);
   INFO(train.output);
   REQUIRE(train.status == 0);
@@ -157,7 +160,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
 
   SUBCASE("--load --eval-only of the same model gives the same test accuracy") {
     const CommandResult eval =
-        run_command(tool() + " --recipe practical-mlp --hidden 8,6 --data " + data + " --load " + model + " --eval-only");
+        run_command(pinned_tool() + " --recipe practical-mlp --hidden 8,6 --data " + data + " --load " + model + " --eval-only");
     INFO(eval.output);
     REQUIRE(eval.status == 0);
     CHECK(final_test_accuracy(eval) == trained_accuracy);
@@ -165,7 +168,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
   }
   SUBCASE("a checkpoint of another shape: error naming the file, the parameter and both shapes") {
     const CommandResult eval =
-        run_command(tool() + " --recipe practical-mlp --data " + data + " --load " + model + " --eval-only");
+        run_command(pinned_tool() + " --recipe practical-mlp --data " + data + " --load " + model + " --eval-only");
     INFO(eval.output);
     CHECK(eval.status == 1);
     CHECK(contains(eval.output, model));
@@ -177,7 +180,7 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
   SUBCASE("a file that is not a checkpoint: error naming it") {
     const std::string junk = scratch.file("junk.npz");
     std::ofstream(junk) << "not a zip archive";
-    const CommandResult eval = run_command(tool() + " --data " + data + " --load " + junk + " --eval-only");
+    const CommandResult eval = run_command(pinned_tool() + " --data " + data + " --load " + junk + " --eval-only");
     INFO(eval.output);
     CHECK(eval.status == 1);
     CHECK(contains(eval.output, junk));
@@ -185,10 +188,10 @@ TEST_CASE("train, save, log; the checkpoint loads back; another shape is an erro
   }
   SUBCASE("the same seed gives the same run; a diverging run stops with exit 2") {
     const CommandResult again =
-        run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 12 --batch 20 --test-every 5 --data " + data);
+        run_command(pinned_tool() + " --recipe practical-mlp --hidden 8,6 --iters 12 --batch 20 --test-every 5 --data " + data);
     CHECK(final_test_accuracy(again) == trained_accuracy);
     const CommandResult diverged =
-        run_command(tool() + " --recipe practical-mlp --hidden 8,6 --iters 50 --lr 1e30 --data " + data);
+        run_command(pinned_tool() + " --recipe practical-mlp --hidden 8,6 --iters 50 --lr 1e30 --data " + data);
     INFO(diverged.output);
     CHECK(diverged.status == 2);
     CHECK(contains(diverged.output, "training diverged at step"));
