@@ -55,7 +55,8 @@ template <typename Scalar>
 DistributedStepper<Scalar>::DistributedStepper(Network<Scalar>& network, const Loss<Scalar>& loss,
                                                Optimizer<Scalar>& optimizer, const LabeledData<Scalar>& train,
                                                Index batch_size, MPI_Comm comm)
-    : network_(network), loss_(loss), optimizer_(optimizer), train_(train), batch_size_(batch_size), comm_(comm) {
+    : SynchronousStepper<Scalar>(optimizer), network_(network), loss_(loss), train_(train), batch_size_(batch_size),
+      comm_(comm) {
   if (batch_size < 1)
     throw std::invalid_argument("distributed: batch size must be ≥ 1, got " + std::to_string(batch_size));
   if (train.empty()) throw std::invalid_argument("distributed: the training set is empty");
@@ -87,11 +88,7 @@ void DistributedStepper<Scalar>::step(const std::vector<Index>& indices) {
   Scalar* out = buffer_.data();
   Scalar block_loss = 0, right = 0;
   if (count > 0) {
-    for (Index r = 0; r < count; ++r) {
-      const Index i = indices[static_cast<std::size_t>(begin + r)];
-      block_x_.row(r) = train_.x->row(i);
-      block_labels_(r) = (*train_.labels)(i);
-    }
+    gather_batch(train_, indices, begin, count, block_x_, block_labels_);
     block_loss = network_.forward_backward(block_x_.topRows(count), block_labels_.head(count), loss_);
     right = Scalar(std::llround(accuracy<Scalar>(network_.output(), block_labels_.head(count)) * double(count)));
     for (const auto& p : parameters_) {
@@ -120,20 +117,13 @@ void DistributedStepper<Scalar>::step(const std::vector<Index>& indices) {
         Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(in, size);
     in += size;
   }
-  result_.loss = double(in[0]);
-  result_.accuracy = double(in[1]) / double(rows);
-  result_.rows = rows;
-  diverged_ = diverged_ || !std::isfinite(result_.loss);  // the same on every rank: the loss is the sum
-  if (!diverged_) optimizer_.step();
-  pending_ = true;
+  StepResult result;
+  result.loss = double(in[0]);
+  result.accuracy = double(in[1]) / double(rows);
+  result.rows = rows;
+  this->finish_step(result);  // a non-finite loss is the same on every rank: it is the sum
   timing_.step_seconds += MPI_Wtime() - start;
   ++timing_.steps;
-}
-
-template <typename Scalar>
-void DistributedStepper<Scalar>::collect(std::vector<StepResult>& results) {
-  if (pending_) results.push_back(result_);
-  pending_ = false;
 }
 
 template class DistributedStepper<float>;

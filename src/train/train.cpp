@@ -27,6 +27,31 @@ double accuracy(ConstMatrixRef<Scalar> scores, ConstLabelsRef labels) {
   return double(right) / double(scores.rows());
 }
 
+template <typename Scalar>
+void SynchronousStepper<Scalar>::collect(std::vector<StepResult>& results) {
+  if (pending_) results.push_back(result_);
+  pending_ = false;
+}
+
+template <typename Scalar>
+void SynchronousStepper<Scalar>::finish_step(const StepResult& result) {
+  result_ = result;
+  diverged_ = diverged_ || !std::isfinite(result.loss);
+  if (!diverged_) optimizer_.step();
+  pending_ = true;
+}
+
+// indices[begin, begin + count) → rows 0..count−1 of x (count×D) and labels (count).
+template <typename Scalar>
+void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
+                  Matrix<Scalar>& x, Labels& labels) {
+  for (Index r = 0; r < count; ++r) {
+    const Index i = indices[static_cast<std::size_t>(begin + r)];
+    x.row(r) = data.x->row(i);
+    labels(r) = (*data.labels)(i);
+  }
+}
+
 namespace {
 
 template <typename Scalar>
@@ -64,50 +89,34 @@ Evaluation evaluate_with(Network<Scalar>& net, const LabeledData<Scalar>& data, 
 // The default stepper: the network's own step on this thread (or DataParallel's replicas) and
 // the optimizer's update, done before step() returns.
 template <typename Scalar>
-class HostStepper final : public Stepper<Scalar> {
+class HostStepper final : public SynchronousStepper<Scalar> {
  public:
   HostStepper(Network<Scalar>& net, const Loss<Scalar>& loss, Optimizer<Scalar>& optimizer,
               const LabeledData<Scalar>& train, Index batch_size, int data_parallel,
               const BatchTransform<Scalar>& transform)
-      : loss_(loss), optimizer_(optimizer), train_(train), transform_(transform), parallel_(net, data_parallel),
-        batch_x_(batch_size, net.input_size()), batch_labels_(batch_size) {}
+      : SynchronousStepper<Scalar>(optimizer), loss_(loss), train_(train), transform_(transform),
+        parallel_(net, data_parallel), batch_x_(batch_size, net.input_size()), batch_labels_(batch_size) {}
 
   // Gathers the batch's rows (indices checked by the loop), forward, loss, backward, and the
   // update unless the loss is not finite.
   void step(const std::vector<Index>& indices) override {
     const Index n = static_cast<Index>(indices.size());
-    for (Index r = 0; r < n; ++r) {
-      const Index i = indices[static_cast<std::size_t>(r)];
-      batch_x_.row(r) = train_.x->row(i);
-      batch_labels_(r) = (*train_.labels)(i);
-    }
+    gather_batch(train_, indices, 0, n, batch_x_, batch_labels_);
     if (transform_) transform_(batch_x_.topRows(n));
-    result_.loss = double(parallel_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
-    result_.accuracy = accuracy<Scalar>(parallel_.output(), batch_labels_.head(n));
-    result_.rows = n;
-    diverged_ = diverged_ || !std::isfinite(result_.loss);
-    if (!diverged_) optimizer_.step();
-    pending_ = true;
+    StepResult result;
+    result.loss = double(parallel_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
+    result.accuracy = accuracy<Scalar>(parallel_.output(), batch_labels_.head(n));
+    result.rows = n;
+    this->finish_step(result);
   }
-  void collect(std::vector<StepResult>& results) override {
-    if (pending_) results.push_back(result_);
-    pending_ = false;
-  }
-  void update_host() override {}
-  bool deferred() const override { return false; }
-  void set_learning_rate(double learning_rate) override { optimizer_.set_learning_rate(learning_rate); }
-  double learning_rate() const override { return optimizer_.learning_rate(); }
 
  private:
   const Loss<Scalar>& loss_;
-  Optimizer<Scalar>& optimizer_;
   const LabeledData<Scalar>& train_;
   const BatchTransform<Scalar>& transform_;
   DataParallel<Scalar> parallel_;  // one thread: the network's own forward_backward
   Matrix<Scalar> batch_x_;
   Labels batch_labels_;
-  StepResult result_;
-  bool pending_ = false, diverged_ = false;
 };
 
 // What both loops share: the checks, the stepper, the batches, the history and the passes.
@@ -321,6 +330,12 @@ TrainingHistory train_epochs(Network<Scalar>& net, const Loss<Scalar>& loss, Opt
 
 template struct LabeledData<float>;
 template struct LabeledData<double>;
+template class SynchronousStepper<float>;
+template class SynchronousStepper<double>;
+template void gather_batch<float>(const LabeledData<float>&, const std::vector<Index>&, Index, Index, Matrix<float>&,
+                                  Labels&);
+template void gather_batch<double>(const LabeledData<double>&, const std::vector<Index>&, Index, Index,
+                                   Matrix<double>&, Labels&);
 template double accuracy<float>(ConstMatrixRef<float>, ConstLabelsRef);
 template double accuracy<double>(ConstMatrixRef<double>, ConstLabelsRef);
 template Evaluation evaluate<float>(Network<float>&, const LabeledData<float>&, Index, const Loss<float>*,

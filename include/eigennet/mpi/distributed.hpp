@@ -63,7 +63,7 @@ struct StepTiming {
 // run stops at the same step everywhere. It takes no batch transform (the loops refuse one with
 // a stepper): per-batch normalisation over a block would differ from the batch's.
 template <typename Scalar>
-class DistributedStepper final : public Stepper<Scalar> {
+class DistributedStepper final : public SynchronousStepper<Scalar> {
  public:
   // network, loss, optimizer and train are borrowed and must outlive the stepper. batch_size: the
   // largest batch. comm: the ranks that share the batch (every rank must construct the stepper).
@@ -71,11 +71,6 @@ class DistributedStepper final : public Stepper<Scalar> {
                      const LabeledData<Scalar>& train, Index batch_size, MPI_Comm comm = MPI_COMM_WORLD);
 
   void step(const std::vector<Index>& indices) override;
-  void collect(std::vector<StepResult>& results) override;
-  void update_host() override {}  // the network is the host's
-  bool deferred() const override { return false; }
-  void set_learning_rate(double learning_rate) override { optimizer_.set_learning_rate(learning_rate); }
-  double learning_rate() const override { return optimizer_.learning_rate(); }
 
   int rank() const { return rank_; }
   int ranks() const { return ranks_; }
@@ -86,7 +81,6 @@ class DistributedStepper final : public Stepper<Scalar> {
  private:
   Network<Scalar>& network_;
   const Loss<Scalar>& loss_;
-  Optimizer<Scalar>& optimizer_;
   const LabeledData<Scalar>& train_;
   Index batch_size_;
   MPI_Comm comm_;
@@ -95,9 +89,7 @@ class DistributedStepper final : public Stepper<Scalar> {
   std::vector<Scalar> buffer_;  // [every gradient, in parameters() order][w·loss][right answers]
   Matrix<Scalar> block_x_;      // this rank's rows of the batch
   Labels block_labels_;
-  StepResult result_;
   StepTiming timing_;
-  bool pending_ = false, diverged_ = false;
 };
 
 extern template class DistributedStepper<float>;

@@ -119,6 +119,31 @@ class Stepper {
   virtual double learning_rate() const = 0;
 };
 
+// A stepper whose step is done when step() returns, on the host network (the loops' default;
+// mpi::DistributedStepper): it keeps the step's result for collect() and runs the optimizer's
+// update, skipped from the first NaN or ±Inf loss on.
+template <typename Scalar>
+class SynchronousStepper : public Stepper<Scalar> {
+ public:
+  void collect(std::vector<StepResult>& results) final;
+  void update_host() final {}  // the steps train the host network itself
+  bool deferred() const final { return false; }
+  void set_learning_rate(double learning_rate) final { optimizer_.set_learning_rate(learning_rate); }
+  double learning_rate() const final { return optimizer_.learning_rate(); }
+
+ protected:
+  // optimizer: borrowed, it must outlive the stepper.
+  explicit SynchronousStepper(Optimizer<Scalar>& optimizer) : optimizer_(optimizer) {}
+  // The end of every step(): keeps its result and updates the parameters unless this step's or
+  // an earlier step's loss is not finite.
+  void finish_step(const StepResult& result);
+
+ private:
+  Optimizer<Scalar>& optimizer_;
+  StepResult result_;
+  bool pending_ = false, diverged_ = false;
+};
+
 template <typename Scalar>
 struct TrainingHooks {
   BatchTransform<Scalar> transform;  // may be empty
@@ -150,6 +175,12 @@ struct EpochOptions {
   Index eval_batch = 1000;
   int data_parallel = 1;         // > 1: steps by DataParallel on this many threads (data_parallel.hpp)
 };
+
+// Copies the samples at indices[begin, begin + count) (indices checked by the loops) into rows
+// 0..count−1 of x and labels, which hold at least count rows (sized once, for the largest batch).
+template <typename Scalar>
+void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
+                  Matrix<Scalar>& x, Labels& labels);
 
 // Row-wise arg-max of scores (N×K; logits, probabilities or log-probabilities alike) compared
 // with labels (N): the fraction right. Ties go to the first maximum (numpy's argmax).
