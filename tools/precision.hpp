@@ -20,15 +20,20 @@ inline const std::vector<std::string>& precision_spellings() {
 }
 
 // Sets the products' precision from the flag's value and returns the one in force. bf16 rounds
-// float32 products only: with a double network it is an error (std::invalid_argument). Where this
-// build or CPU cannot run bf16 products, `tool` says why on stderr and float32 stays, as promised
-// to the user: the run goes on in the precision the machine has.
-inline GemmPrecision apply_precision(const std::string& text, Dtype dtype, const char* tool) {
+// the CPU's float32 products only: with a `device` other than "cpu", or with a double network, it
+// is an error naming the flag (std::invalid_argument). Where this build or CPU cannot run bf16
+// products, `tool` says why on stderr and float32 stays, as promised to the user: the run goes on
+// in the precision the machine has.
+inline GemmPrecision apply_precision(const std::string& text, Dtype dtype, const char* tool,
+                                     const std::string& device = "cpu") {
   const GemmPrecision wanted = parse_gemm_precision(text);
   if (wanted == GemmPrecision::Float32) {
     set_gemm_precision(GemmPrecision::Float32);
     return GemmPrecision::Float32;
   }
+  if (device != "cpu")
+    throw std::invalid_argument("--precision " + text + " rounds the CPU's products: not with --device " + device +
+                                " (on the GPU, --tf32)");
   if (dtype != Dtype::Float)
     throw std::invalid_argument("--precision " + text +
                                 " rounds float32 products to bfloat16: not with a double network (add --dtype float)");

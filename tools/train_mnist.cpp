@@ -687,10 +687,7 @@ int main(int argc, char** argv) {
       if (!options.plots.samples_path.empty())
         throw std::invalid_argument("--plot-samples draws one model's predictions: not with a sweep");
     }
-    if (parse_gemm_precision(options.precision) == GemmPrecision::Bf16 && options.device != "cpu")
-      throw std::invalid_argument("--precision bf16 rounds the CPU's products: not with --device " + options.device +
-                                  " (on the GPU, --tf32)");
-    if (apply_precision(options.precision, settings.dtype, "train-mnist") == GemmPrecision::Bf16)
+    if (apply_precision(options.precision, settings.dtype, "train-mnist", options.device) == GemmPrecision::Bf16)
       std::printf("precision: bf16 products (operands rounded to bfloat16, float32 accumulation; float32 weights "
                   "and update)\n");
     set_thread_count(options.threads);
