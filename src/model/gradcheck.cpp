@@ -550,15 +550,10 @@ namespace {
 template <typename Target>
 ExternalGradients<float> bf16_gradients_any(Network<float>& network, ConstMatrixRef<float> x, const Target& target,
                                             const Loss<float>& loss) {
-  const GemmPrecision before = gemm_precision();
-  set_gemm_precision(GemmPrecision::Bf16);
-  try {
+  {
+    const GemmPrecisionScope bf16(GemmPrecision::Bf16);
     network.forward_backward(x, target, loss, true);
-  } catch (...) {
-    set_gemm_precision(before);
-    throw;
   }
-  set_gemm_precision(before);
   ExternalGradients<float> g;
   for (const auto& p : network.parameters()) g.parameters.push_back(*p.gradient);
   g.input = network.input_gradient();

@@ -6,8 +6,10 @@
 //   split product; the same products held to the unrounded operands show the bf16 error is there
 //   (a product that skipped the rounding, or rounded wrongly, fails one side or the other);
 // - double products untouched; the precision's name in gemm_backend_name();
+// - GemmPrecisionScope: nested, and left by an exception, it restores the precision before;
 // - where bf16 cannot run (no oneDNN, or a CPU without AVX512-BF16/AMX, forced here with
-//   oneDNN's ONEDNN_MAX_CPU_ISA in a child process): set_gemm_precision refuses with the reason.
+//   oneDNN's ONEDNN_MAX_CPU_ISA in a child process): set_gemm_precision and GemmPrecisionScope
+//   refuse with the reason.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "eigennet/eigennet.hpp"
@@ -107,10 +110,11 @@ TEST_CASE("bf16 products equal the product of the rounded operands, and differ f
           Matrix<float> c = c0;
           if (beta == 0) c.setConstant(std::numeric_limits<float>::quiet_NaN());  // ignored under beta = 0
 
-          set_gemm_precision(GemmPrecision::Bf16);
-          CHECK(std::string(gemm_backend_name()) == "onednn-bf16");
-          gemm<float>(op_a, op_b, alpha, a_wide.leftCols(a.cols()), b_wide.leftCols(b.cols()), beta, c);
-          set_gemm_precision(GemmPrecision::Float32);
+          {
+            const GemmPrecisionScope bf16(GemmPrecision::Bf16);
+            CHECK(std::string(gemm_backend_name()) == "onednn-bf16");
+            gemm<float>(op_a, op_b, alpha, a_wide.leftCols(a.cols()), b_wide.leftCols(b.cols()), beta, c);
+          }
 
           const Matrix<double> rounded =
               reference(op_a, op_b, alpha, a, b, beta, c0, [](double x) { return reference_bf16(x); });
@@ -145,6 +149,27 @@ TEST_CASE("double products are untouched by bf16, and float32 comes back") {
   CHECK((cf.cast<double>() - a * b).cwiseAbs().maxCoeff() < 1e-4);  // float32 again, not bf16's ~1e-2
 }
 
+TEST_CASE("GemmPrecisionScope: the precision for its scope, the one before after it, an exception included") {
+  if (!bf16_here()) return;
+  Float32After restore;
+  {
+    const GemmPrecisionScope bf16(GemmPrecision::Bf16);
+    CHECK(gemm_precision() == GemmPrecision::Bf16);
+    {
+      const GemmPrecisionScope float32(GemmPrecision::Float32);
+      CHECK(gemm_precision() == GemmPrecision::Float32);
+    }
+    CHECK(gemm_precision() == GemmPrecision::Bf16);  // the outer scope's again
+  }
+  CHECK(gemm_precision() == GemmPrecision::Float32);
+  const auto leaves = [] {
+    const GemmPrecisionScope bf16(GemmPrecision::Bf16);
+    throw std::runtime_error("leaves the scope");
+  };
+  CHECK_THROWS_AS(leaves(), std::runtime_error);
+  CHECK(gemm_precision() == GemmPrecision::Float32);
+}
+
 TEST_CASE("precision names: parsed, printed, and an unknown one refused by name") {
   CHECK(parse_gemm_precision("bf16") == GemmPrecision::Bf16);
   CHECK(parse_gemm_precision("bfloat16") == GemmPrecision::Bf16);
@@ -170,6 +195,8 @@ TEST_CASE("where bf16 cannot run, set_gemm_precision refuses with the reason and
   REQUIRE_FALSE(why.empty());
   std::cout << "bf16 unavailable here: " << why << std::endl;
   CHECK_THROWS_WITH_AS(set_gemm_precision(GemmPrecision::Bf16), doctest::Contains(why.c_str()), std::runtime_error);
+  CHECK(gemm_precision() == GemmPrecision::Float32);
+  CHECK_THROWS_WITH_AS(GemmPrecisionScope(GemmPrecision::Bf16), doctest::Contains(why.c_str()), std::runtime_error);
   CHECK(gemm_precision() == GemmPrecision::Float32);
 }
 

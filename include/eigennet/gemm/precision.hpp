@@ -44,6 +44,26 @@ std::string bf16_unavailable_reason();
 void set_gemm_precision(GemmPrecision precision);
 GemmPrecision gemm_precision();
 
+// Float products in `precision` for the guard's scope; the precision before comes back when the
+// scope ends, an exception included. The constructor throws as set_gemm_precision does (the
+// precision then stays as it was, and nothing is restored). Nest them freely; not while products
+// run on other threads.
+class GemmPrecisionScope {
+ public:
+  explicit GemmPrecisionScope(GemmPrecision precision) : before_(gemm_precision()) { set_gemm_precision(precision); }
+  ~GemmPrecisionScope() {
+    try {
+      set_gemm_precision(before_);
+    } catch (...) {  // not reached: the precision before was in force, so it can run here
+    }
+  }
+  GemmPrecisionScope(const GemmPrecisionScope&) = delete;
+  GemmPrecisionScope& operator=(const GemmPrecisionScope&) = delete;
+
+ private:
+  GemmPrecision before_;
+};
+
 // The relative error a gradient computed with bf16 products may have against the float32 backward
 // and against central differences (gradcheck --precision bf16), in the checker's measure
 // ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖): 5e-2 is a 10% difference. Measured on gradcheck's models (AMD Zen 5,
