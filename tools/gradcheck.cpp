@@ -94,22 +94,34 @@ GradcheckReport check_model(Network<Scalar>& net, const Matrix<Scalar>& x, const
   }
 }
 
+// A layer with weights (Dense, Conv2d) drawn from normal(0, 0.5) by RandomState(seed), checked at
+// a random input of `batch` rows.
+template <typename Scalar, typename WeightedLayer>
+GradcheckReport check_weighted_layer(WeightedLayer&& layer, Index batch, const GradcheckOptions& o) {
+  RandomState rng(o.seed);
+  initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
+  return check_layer<Scalar>(layer, batch, o);
+}
+
+// A classification loss at scores (n×k): against the labels' one-hot rows, and against the labels.
+template <typename Scalar>
+GradcheckReport check_classification_loss(const Loss<Scalar>& loss, const Matrix<Scalar>& scores, const Labels& labels,
+                                          const GradcheckOptions& o) {
+  GradcheckReport report = check_loss<Scalar>(loss, scores, one_hot<Scalar>(labels, scores.cols()), o);
+  report.append(check_loss<Scalar>(loss, scores, labels, o));
+  return report;
+}
+
 std::vector<Check> all_checks(const Sizes& s) {
   std::vector<Check> checks;
   // ---- layers ----
   checks.push_back(make_check("layer", "dense", [s](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
-    Dense<Scalar> layer(s.in, s.out);
-    RandomState rng(o.seed);
-    initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
-    return check_layer<Scalar>(layer, s.batch, o);
+    return check_weighted_layer<Scalar>(Dense<Scalar>(s.in, s.out), s.batch, o);
   }));
   checks.push_back(make_check("layer", "dense-nobias", [s](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
-    Dense<Scalar> layer(s.in, s.out, false);
-    RandomState rng(o.seed);
-    initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
-    return check_layer<Scalar>(layer, s.batch, o);
+    return check_weighted_layer<Scalar>(Dense<Scalar>(s.in, s.out, false), s.batch, o);
   }));
   checks.push_back(make_check("layer", "relu", [s](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
@@ -142,17 +154,12 @@ std::vector<Check> all_checks(const Sizes& s) {
   // Convolutions and pooling on odd-sized images (C×H×W inside each row, see image_shape.hpp).
   checks.push_back(make_check("layer", "conv2d", [s](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
-    Conv2d<Scalar> layer({2, 7, 9}, 3, 3);  // stride 1, no padding
-    RandomState rng(o.seed);
-    initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
-    return check_layer<Scalar>(layer, s.batch, o);
+    return check_weighted_layer<Scalar>(Conv2d<Scalar>({2, 7, 9}, 3, 3), s.batch, o);  // stride 1, no padding
   }));
   checks.push_back(make_check("layer", "conv2d-s2-p2", [s](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
-    Conv2d<Scalar> layer({3, 9, 7}, 4, 5, 3, 2, 2);  // 5×3 kernel, stride 2, padding 2
-    RandomState rng(o.seed);
-    initialize(layer, rng, {InitScheme::Normal, 0, 0.5});
-    return check_layer<Scalar>(layer, s.batch, o);
+    // 5×3 kernel, stride 2, padding 2
+    return check_weighted_layer<Scalar>(Conv2d<Scalar>({3, 9, 7}, 4, 5, 3, 2, 2), s.batch, o);
   }));
   checks.push_back(make_check("layer", "maxpool2d", [s](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
@@ -168,32 +175,20 @@ std::vector<Check> all_checks(const Sizes& s) {
   const Index n = s.batch, k = s.out;
   checks.push_back(make_check("loss", "softmax_cross_entropy", [n, k](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
-    const Labels labels = random_labels(n, k, o.seed);
     const Matrix<Scalar> z = random_matrix<Scalar>(n, k, o.seed + 1, 2.0);
-    SoftmaxCrossEntropy<Scalar> loss;
-    GradcheckReport report = check_loss<Scalar>(loss, z, one_hot<Scalar>(labels, k), o);
-    report.append(check_loss<Scalar>(loss, z, labels, o));
-    return report;
+    return check_classification_loss<Scalar>(SoftmaxCrossEntropy<Scalar>(), z, random_labels(n, k, o.seed), o);
   }));
   checks.push_back(make_check("loss", "cross_entropy", [n, k](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
-    const Labels labels = random_labels(n, k, o.seed);
     Matrix<Scalar> p(n, k);
     Softmax<Scalar>(k).forward(random_matrix<Scalar>(n, k, o.seed + 1), p);
-    CrossEntropy<Scalar> loss;
-    GradcheckReport report = check_loss<Scalar>(loss, p, one_hot<Scalar>(labels, k), o);
-    report.append(check_loss<Scalar>(loss, p, labels, o));
-    return report;
+    return check_classification_loss<Scalar>(CrossEntropy<Scalar>(), p, random_labels(n, k, o.seed), o);
   }));
   checks.push_back(make_check("loss", "negative_log_likelihood", [n, k](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
-    const Labels labels = random_labels(n, k, o.seed);
     Matrix<Scalar> q(n, k);
     LogSoftmax<Scalar>(k).forward(random_matrix<Scalar>(n, k, o.seed + 1), q);
-    NegativeLogLikelihood<Scalar> loss;
-    GradcheckReport report = check_loss<Scalar>(loss, q, one_hot<Scalar>(labels, k), o);
-    report.append(check_loss<Scalar>(loss, q, labels, o));
-    return report;
+    return check_classification_loss<Scalar>(NegativeLogLikelihood<Scalar>(), q, random_labels(n, k, o.seed), o);
   }));
   checks.push_back(make_check("loss", "squared_error", [n, k](auto tag, const GradcheckOptions& o) {
     using Scalar = decltype(tag);
