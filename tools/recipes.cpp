@@ -225,6 +225,17 @@ Settings notebook_procedure() {
   return s;
 }
 
+Settings pytorch_procedure() {
+  Settings s;
+  s.dtype = Dtype::Float;
+  s.init = {InitScheme::TorchDefault, 0.0, 0.0};
+  s.seed = 0;
+  s.normalization = "fixed";
+  s.fixed_normalization = kMnistNormalization;
+  s.batch_rule = BatchRule::ShuffledEpochs;
+  return s;
+}
+
 void register_mlp_recipes() {
   // The notebook's MLP, step by step as the notebook runs it.
   Settings notebook = notebook_procedure();
@@ -276,19 +287,13 @@ void register_mlp_recipes() {
       }));
 
   // The PyTorch practical's MLP.
-  Settings practical;
-  practical.dtype = Dtype::Float;
+  Settings practical = pytorch_procedure();
   practical.hidden = {64, 32};
   practical.activation = "relu";
-  practical.init = {InitScheme::TorchDefault, 0.0, 0.0};
-  practical.seed = 0;
   practical.optimizer = "sgd";
   practical.learning_rate = 5e-2;
   practical.batch_size = 100;
   practical.epochs = 5;
-  practical.normalization = "fixed";
-  practical.fixed_normalization = kMnistNormalization;
-  practical.batch_rule = BatchRule::ShuffledEpochs;
   register_recipe(make_recipe(
       "practical-mlp",
       "the PyTorch practical's MLP: 784→64→32→10 ReLU, PyTorch-default init U(±1/√fan_in), softmax "

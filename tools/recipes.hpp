@@ -129,6 +129,11 @@ void register_cnn_recipes();
 // (dtype, hidden layers) are the caller's.
 Settings notebook_procedure();
 
+// The PyTorch practical's procedure, shared by practical-mlp and lenet: float32, PyTorch-default
+// init U(±1/√fan_in) from seed 0, normalised with MNIST's (0.1307, 0.3081), shuffled epochs. The
+// optimizer, batch size, epochs and network settings are the caller's.
+Settings pytorch_procedure();
+
 // "relu" → Relu layer of that width, likewise "sigmoid", "tanh"; std::invalid_argument otherwise.
 template <typename Scalar>
 LayerPtr<Scalar> make_activation(const std::string& name, Index size);

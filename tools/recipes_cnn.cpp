@@ -53,17 +53,11 @@ void register_cnn_recipes() {
       }));
 
   // A LeNet-5-like network (Caffe's LeNet: 20 and 50 feature maps, a 500-wide hidden layer).
-  Settings lenet;
-  lenet.dtype = Dtype::Float;
-  lenet.init = {InitScheme::TorchDefault, 0.0, 0.0};
-  lenet.seed = 0;
+  Settings lenet = pytorch_procedure();
   lenet.optimizer = "adam";
   lenet.learning_rate = 1e-3;
   lenet.batch_size = 64;
   lenet.epochs = 8;
-  lenet.normalization = "fixed";
-  lenet.fixed_normalization = kMnistNormalization;
-  lenet.batch_rule = BatchRule::ShuffledEpochs;
   register_recipe(make_recipe(
       "lenet",
       "LeNet-like CNN: conv 5×5 1→20 → ReLU → max-pool 2 → conv 5×5 20→50 → ReLU → max-pool 2 → dense 800→500 → "
