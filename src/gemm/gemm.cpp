@@ -1,7 +1,7 @@
 // The GEMM seam: shape checks, then the one place that decides where a product runs — a backend
 // plugged in with set_gemm_backend, else a CPU kernel: the pinned one, or the planner's choice
 // for that product (measured on its first call, looked up after). Kernels: eigen_backend.cpp,
-// openblas_backend.cpp, onednn_backend.cpp; the split over threads: backend.hpp.
+// openblas_backend.cpp, onednn_backend.cpp, simd_backend.cpp; the split over threads: backend.hpp.
 #include "eigennet/gemm/gemm.hpp"
 
 #include <algorithm>
@@ -31,6 +31,7 @@ const char* gemm_kernel_name(GemmKernel kernel) {
     case GemmKernel::Eigen: return "eigen";
     case GemmKernel::OpenBlas: return "openblas";
     case GemmKernel::OneDnn: return "onednn";
+    case GemmKernel::Simd: return "simd";
   }
   return "?";
 }
@@ -38,7 +39,7 @@ const char* gemm_kernel_name(GemmKernel kernel) {
 GemmKernel parse_gemm_kernel(const std::string& name) {
   for (int i = 0; i < kGemmKernelCount; ++i)
     if (name == gemm_kernel_name(GemmKernel(i))) return GemmKernel(i);
-  throw std::invalid_argument("unknown GEMM kernel '" + name + "' (choices: eigen, openblas, onednn)");
+  throw std::invalid_argument("unknown GEMM kernel '" + name + "' (choices: eigen, openblas, onednn, simd)");
 }
 
 template <>
@@ -51,6 +52,7 @@ SequentialGemm<float> sequential_kernel<float>(GemmKernel kernel) {
 #ifdef EIGENNET_HAVE_ONEDNN
     case GemmKernel::OneDnn: return onednn_sequential;
 #endif
+    case GemmKernel::Simd: return simd_isa() == SimdIsa::None ? nullptr : simd_sequential;
     default: return nullptr;
   }
 }
@@ -61,7 +63,7 @@ SequentialGemm<double> sequential_kernel<double>(GemmKernel kernel) {
 #ifdef EIGENNET_HAVE_OPENBLAS
     case GemmKernel::OpenBlas: return openblas_sequential;
 #endif
-    default: return nullptr;  // oneDNN 2.6 has no double GEMM
+    default: return nullptr;  // oneDNN 2.6 and simd have no double GEMM
   }
 }
 
@@ -102,13 +104,16 @@ std::pair<Mode, GemmKernel> parse_choice(const std::string& value, const std::st
   if (value == "all") return {kAll, GemmKernel::Eigen};
   for (int i = 0; i < kGemmKernelCount; ++i)
     if (value == gemm_kernel_name(GemmKernel(i))) {
+      if (GemmKernel(i) == GemmKernel::Simd && !gemm_kernel_available(GemmKernel::Simd, GemmScalar::Float))
+        throw std::invalid_argument(what + ": the simd kernel needs a CPU with AVX2 and FMA, or AVX-512, and this "
+                                    "one has neither (kernels here: " + kernel_list(gemm_kernels_built()) + ")");
       if (!gemm_kernel_available(GemmKernel(i), GemmScalar::Float))
         throw std::invalid_argument(what + ": this build of eigennet has no " + value + " kernel (built in: " +
                                     kernel_list(gemm_kernels_built()) +
                                     "; install libopenblas-dev / libdnnl-dev and configure again)");
       return {kPinned, GemmKernel(i)};
     }
-  throw std::invalid_argument(what + ": unknown value (choices: auto, all, eigen, openblas, onednn)");
+  throw std::invalid_argument(what + ": unknown value (choices: auto, all, eigen, openblas, onednn, simd)");
 }
 
 // Without EIGENNET_GEMM: the planner, so that every machine runs each product on its fastest
@@ -241,7 +246,7 @@ SequentialGemm<Scalar> choose(Op op_a, Op op_b, Index m, Index n, Index k, Scala
   const Mode mode = Mode(s.mode.load(std::memory_order_relaxed));
   if (mode == kPinned) {
     const SequentialGemm<Scalar> pinned = sequential_kernel<Scalar>(GemmKernel(s.pinned.load()));
-    return pinned ? pinned : eigen_sequential<Scalar>;  // oneDNN pinned, double product
+    return pinned ? pinned : eigen_sequential<Scalar>;  // oneDNN or simd pinned, double product
   }
   std::array<GemmKernel, kGemmKernelCount> cands;
   const int count = candidates<Scalar>(mode, cands);
@@ -507,7 +512,7 @@ void print_gemm_plan(std::ostream& out) {
 }
 
 void write_gemm_plan(std::ostream& out) {
-  out << "# eigennet GEMM plan 1: scalar op_a op_b m n k threads kernel, then seconds for eigen openblas onednn\n";
+  out << "# eigennet GEMM plan 1: scalar op_a op_b m n k threads kernel, then seconds for eigen openblas onednn simd\n";
   for (const GemmPlanEntry& e : gemm_plan()) {
     const GemmProduct& p = e.product;
     out << scalar_name(p.scalar) << ' ' << op_char(p.op_a) << ' ' << op_char(p.op_b) << ' ' << p.m << ' ' << p.n
@@ -533,8 +538,10 @@ void read_gemm_plan(std::istream& in, const std::string& source_name) {
     std::vector<std::string> f;
     for (std::string word; fields >> word;) f.push_back(word);
     if (f.empty() || f[0][0] == '#') continue;
-    if (f.size() != 8 && f.size() != 8 + kGemmKernelCount)
-      fail("expected 8 or " + std::to_string(8 + kGemmKernelCount) + " fields, got " + std::to_string(f.size()));
+    // Seconds, where given, are in GemmKernel order; a plan from before the simd kernel has three.
+    if (f.size() != 8 && f.size() != 8 + kGemmKernelCount - 1 && f.size() != 8 + kGemmKernelCount)
+      fail("expected 8, " + std::to_string(8 + kGemmKernelCount - 1) + " or " + std::to_string(8 + kGemmKernelCount) +
+           " fields, got " + std::to_string(f.size()));
     GemmPlanEntry e{};
     if (f[0] != "float" && f[0] != "double") fail("scalar '" + f[0] + "' is neither float nor double");
     e.product.scalar = f[0] == "float" ? GemmScalar::Float : GemmScalar::Double;

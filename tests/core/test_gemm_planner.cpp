@@ -192,7 +192,7 @@ TEST_CASE_TEMPLATE("each kernel pinned matches a double reference, and is the li
     CAPTURE(kernel_name);
     REQUIRE(pinned_gemm_kernel() == kernel);
     CHECK(std::string(gemm_backend_name()) == gemm_kernel_name(kernel));
-    int differs_from_eigen = 0;
+    int differs_from_eigen = 0, direct = 0;
     for (auto dims : {std::array<Index, 3>{40, 1000, 78}, std::array<Index, 3>{78, 100, 40},
                       std::array<Index, 3>{1, 1, 1}, std::array<Index, 3>{7, 3, 300}})
       for (Op op_a : {Op::None, Op::Transpose})
@@ -212,16 +212,18 @@ TEST_CASE_TEMPLATE("each kernel pinned matches a double reference, and is the li
             // One thread: the same bits as the library called directly.
             set_thread_count(1);
             const Matrix<Scalar> c = product(o, op_a, op_b, Scalar(1.5), Scalar(beta));
-            Matrix<Scalar> direct;
-            if (direct_product(kernel, o, op_a, op_b, Scalar(1.5), Scalar(beta), direct)) {
-              CHECK(bitwise_equal(c, direct));
+            Matrix<Scalar> library;
+            if (direct_product(kernel, o, op_a, op_b, Scalar(1.5), Scalar(beta), library)) {
+              ++direct;
+              CHECK(bitwise_equal(c, library));
               pin_gemm_kernel(GemmKernel::Eigen);
-              if (!bitwise_equal(product(o, op_a, op_b, Scalar(1.5), Scalar(beta)), direct)) ++differs_from_eigen;
+              if (!bitwise_equal(product(o, op_a, op_b, Scalar(1.5), Scalar(beta)), library)) ++differs_from_eigen;
               pin_gemm_kernel(kernel);
             }
           }
-    // The bitwise checks above tell the kernels apart only if their results differ somewhere.
-    if (kernel != GemmKernel::Eigen && gemm_kernel_available(kernel, std::is_same<Scalar, float>::value
+    // The bitwise checks above tell the kernels apart only if their results differ somewhere
+    // (simd is eigennet's own: no outside library to call directly).
+    if (kernel != GemmKernel::Eigen && direct > 0 && gemm_kernel_available(kernel, std::is_same<Scalar, float>::value
                                                                          ? GemmScalar::Float
                                                                          : GemmScalar::Double))
       CHECK(differs_from_eigen > 0);
@@ -241,14 +243,17 @@ TEST_CASE("oneDNN pinned runs double products on Eigen's kernel") {
 }
 
 TEST_CASE("fastest_gemm_kernel: the least time, NaN is no candidate, ties to the earlier kernel") {
-  CHECK(fastest_gemm_kernel({3e-4, 2e-4, 5e-4}) == GemmKernel::OpenBlas);
-  CHECK(fastest_gemm_kernel({3e-4, 2e-4, 1e-4}) == GemmKernel::OneDnn);
-  CHECK(fastest_gemm_kernel({3e-4, kNaN, 1e-4}) == GemmKernel::OneDnn);
-  CHECK(fastest_gemm_kernel({1e-4, kNaN, kNaN}) == GemmKernel::Eigen);
-  CHECK(fastest_gemm_kernel({kNaN, 2e-4, kNaN}) == GemmKernel::OpenBlas);
-  CHECK(fastest_gemm_kernel({2e-4, 2e-4, 2e-4}) == GemmKernel::Eigen);
-  CHECK(fastest_gemm_kernel({3e-4, 2e-4, 2e-4}) == GemmKernel::OpenBlas);
-  CHECK_THROWS_AS(fastest_gemm_kernel({kNaN, kNaN, kNaN}), std::invalid_argument);
+  // Seconds in GemmKernel order: eigen, openblas, onednn, simd.
+  CHECK(fastest_gemm_kernel({3e-4, 2e-4, 5e-4, kNaN}) == GemmKernel::OpenBlas);
+  CHECK(fastest_gemm_kernel({3e-4, 2e-4, 1e-4, kNaN}) == GemmKernel::OneDnn);
+  CHECK(fastest_gemm_kernel({3e-4, kNaN, 1e-4, kNaN}) == GemmKernel::OneDnn);
+  CHECK(fastest_gemm_kernel({3e-4, 2e-4, 1e-4, 5e-5}) == GemmKernel::Simd);
+  CHECK(fastest_gemm_kernel({3e-4, kNaN, kNaN, 2e-4}) == GemmKernel::Simd);
+  CHECK(fastest_gemm_kernel({1e-4, kNaN, kNaN, kNaN}) == GemmKernel::Eigen);
+  CHECK(fastest_gemm_kernel({kNaN, 2e-4, kNaN, kNaN}) == GemmKernel::OpenBlas);
+  CHECK(fastest_gemm_kernel({2e-4, 2e-4, 2e-4, 2e-4}) == GemmKernel::Eigen);
+  CHECK(fastest_gemm_kernel({3e-4, 2e-4, 2e-4, 2e-4}) == GemmKernel::OpenBlas);
+  CHECK_THROWS_AS(fastest_gemm_kernel({kNaN, kNaN, kNaN, kNaN}), std::invalid_argument);
 }
 
 TEST_CASE_TEMPLATE("the planner chooses the fastest candidate once per product, with injected timings", Scalar, float,
@@ -272,7 +277,8 @@ TEST_CASE_TEMPLATE("the planner chooses the fastest candidate once per product, 
     CAPTURE(fastest_name);
     clear_gemm_plan();
     timer.asked.clear();
-    timer.times = {{GemmKernel::Eigen, 3e-3}, {GemmKernel::OpenBlas, 2e-3}, {GemmKernel::OneDnn, 1e-4}};
+    timer.times = {{GemmKernel::Eigen, 3e-3}, {GemmKernel::OpenBlas, 2e-3}, {GemmKernel::OneDnn, 1e-4},
+                   {GemmKernel::Simd, 4e-3}};
     timer.times[fastest] = 1e-3;  // fastest of the candidates (oneDNN is faster still, but not one of them)
     const Matrix<Scalar> c = product(o, Op::None, Op::Transpose, Scalar(1), Scalar(1));
     CHECK(relative_error(c, o.reference) <= (std::is_same<Scalar, float>::value ? 1e-5 : 1e-13));
@@ -321,7 +327,8 @@ TEST_CASE_TEMPLATE("the planner chooses the fastest candidate once per product, 
     CHECK(std::string(gemm_backend_name()) == "all");  // float products: Eigen and oneDNN at least
     CHECK(gemm_plan().empty());  // other candidates: the measured entries are dropped
     timer.asked.clear();
-    timer.times = {{GemmKernel::Eigen, 3e-3}, {GemmKernel::OpenBlas, 2e-3}, {GemmKernel::OneDnn, 1e-4}};
+    timer.times = {{GemmKernel::Eigen, 3e-3}, {GemmKernel::OpenBlas, 2e-3}, {GemmKernel::OneDnn, 1e-4},
+                   {GemmKernel::Simd, 4e-3}};
     const Matrix<Scalar> c = product(o, Op::None, Op::Transpose, Scalar(1), Scalar(1));
     CHECK(relative_error(c, o.reference) <= (std::is_same<Scalar, float>::value ? 1e-5 : 1e-13));
     if (all.size() == 1) {  // double products without OpenBLAS: Eigen's kernel, unmeasured
@@ -406,7 +413,8 @@ TEST_CASE("the plan printed, written and read back; a loaded plan is used as sav
   set_thread_count(1);
   FakeTimer timer;
   set_gemm_timer(timer.function());
-  timer.times = {{GemmKernel::Eigen, 1e-3}, {GemmKernel::OpenBlas, 2e-3}, {GemmKernel::OneDnn, 2e-3}};
+  timer.times = {{GemmKernel::Eigen, 1e-3}, {GemmKernel::OpenBlas, 2e-3}, {GemmKernel::OneDnn, 2e-3},
+                 {GemmKernel::Simd, 2e-3}};
   RandomState rng(4);
   const Operands<float> of = operands<float>(rng, Op::None, Op::None, 40, 100, 78, 1, 0);
   const Operands<double> od = operands<double>(rng, Op::Transpose, Op::None, 78, 100, 40, 1, 0);
@@ -476,6 +484,19 @@ TEST_CASE("the plan printed, written and read back; a loaded plan is used as sav
   CHECK(printed_loaded.str().find(other_name + "*") != std::string::npos);
 }
 
+TEST_CASE("a plan saved before the simd kernel (three times a line) is read, simd's time unknown") {
+  CleanPlanner clean;
+  std::istringstream old_plan("float N N 40 100 78 1 eigen 0.001 0.002 nan\n");
+  read_gemm_plan(old_plan, "old");
+  const std::vector<GemmPlanEntry> plan = gemm_plan();
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].kernel == GemmKernel::Eigen);
+  CHECK(plan[0].seconds[int(GemmKernel::Eigen)] == doctest::Approx(0.001));
+  CHECK(plan[0].seconds[int(GemmKernel::OpenBlas)] == doctest::Approx(0.002));
+  CHECK(std::isnan(plan[0].seconds[int(GemmKernel::OneDnn)]));
+  CHECK(std::isnan(plan[0].seconds[int(GemmKernel::Simd)]));
+}
+
 TEST_CASE("malformed plan files are refused, naming the place and the value") {
   CleanPlanner clean;
   const auto refused = [](const std::string& text, const std::string& expected) {
@@ -489,7 +510,7 @@ TEST_CASE("malformed plan files are refused, naming the place and the value") {
   refused("float X N 40 100 78 1 eigen\n", "op 'X'");
   refused("float N N 40 -100 78 1 eigen\n", "'-100' is not a whole number");
   refused("float N N 40 100 78 0 eigen\n", "'0' is not a whole number from 1");
-  refused("float N N 40 100 78\n", "expected 8 or 11 fields, got 6");
+  refused("float N N 40 100 78\n", "expected 8, 11 or 12 fields, got 6");
   refused("float N N 40 100 78 1 eigen 1e-3 fast 2e-3\n", "'fast' is not a time");
   refused("double N N 4 5 6 1 onednn\n", "this build has no onednn kernel for double");
   if (!built(GemmKernel::OpenBlas)) refused("float N N 4 5 6 1 openblas\n", "this build has no openblas kernel");
@@ -500,7 +521,7 @@ TEST_CASE("malformed plan files are refused, naming the place and the value") {
 TEST_CASE("set_gemm_choice and EIGENNET_GEMM: the choices, and an unknown value named with them") {
   CleanPlanner clean;
   CHECK_THROWS_WITH_AS(set_gemm_choice("fastest"),
-                       doctest::Contains("'fastest': unknown value (choices: auto, all, eigen, openblas, onednn)"),
+                       doctest::Contains("'fastest': unknown value (choices: auto, all, eigen, openblas, onednn, simd)"),
                        std::invalid_argument);
   CHECK(gemm_choice() == "auto");  // unchanged by the refused value
   set_gemm_choice("eigen");
@@ -516,7 +537,7 @@ TEST_CASE("set_gemm_choice and EIGENNET_GEMM: the choices, and an unknown value 
   const auto bad = eigennet_test::run_command("EIGENNET_GEMM=fastest " + self);
   CAPTURE(bad.output);
   CHECK(bad.status != 0);
-  CHECK(bad.output.find("EIGENNET_GEMM=fastest: unknown value (choices: auto, all, eigen, openblas, onednn)") !=
+  CHECK(bad.output.find("EIGENNET_GEMM=fastest: unknown value (choices: auto, all, eigen, openblas, onednn, simd)") !=
         std::string::npos);
   const auto unset = eigennet_test::run_command("env -u EIGENNET_GEMM " + self);
   CAPTURE(unset.output);

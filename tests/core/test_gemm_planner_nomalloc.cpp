@@ -69,6 +69,28 @@ TEST_CASE_TEMPLATE("measured by the planner, a training step allocates nothing a
   clear_gemm_plan();
 }
 
+TEST_CASE_TEMPLATE("each kernel that auto measures, pinned, allocates nothing after the first step", Scalar, float,
+                   double) {
+  const GemmScalar scalar = std::is_same<Scalar, float>::value ? GemmScalar::Float : GemmScalar::Double;
+  for (GemmKernel kernel : eigennet_test::gemm_candidates("auto", scalar)) {
+    const std::string name = gemm_kernel_name(kernel);
+    CAPTURE(name);
+    eigennet_test::RestoreGemmSetting restore;
+    const ThreadCountScope threads(2);
+    pin_gemm_kernel(kernel);
+    Mlp<Scalar> mlp;
+    mlp.step(40);  // first steps: packing space (Eigen's and simd's per thread and shape)
+    mlp.step(17);
+    Scalar value = 0;
+    const long allocated = eigennet_test::allocations_during([&] {
+      for (int i = 0; i < 3; ++i) value += mlp.step(40) + mlp.step(17);
+    });
+    CHECK(allocated == 0);
+    CHECK(std::isfinite(double(value)));
+  }
+  CHECK(eigennet_test::counter_sees_an_allocation());
+}
+
 TEST_CASE("under \"all\", a product planned onto oneDNN allocates on every call") {
   if (!gemm_kernel_available(GemmKernel::OneDnn, GemmScalar::Float)) return;
   eigennet_test::RestoreGemmSetting restore;

@@ -373,11 +373,11 @@ int main(int argc, char** argv) {
   app.add_flag("--data-parallel", o.data_parallel,
                "split each batch over --threads network replicas (DataParallel) instead of splitting each product");
   app.add_option("--gemm", o.gemm,
-                 "GEMM backend: default (EIGENNET_GEMM's choice, else Eigen's kernel), eigen or onednn (pinned), "
+                 "GEMM backend: default (EIGENNET_GEMM's choice, else the planner), eigen, onednn or simd (pinned), "
                  "openblas (built with -Dblas), auto or all (the planner measures each product; the JSON line "
                  "carries the plan), or cuda (the host-pointer "
                  "cuBLAS backend, built with -Dcuda; products of at least --cuda-min-flops go to the GPU)")
-      ->check(CLI::IsMember({"default", "eigen", "openblas", "onednn", "auto", "all", "cuda"}))->capture_default_str();
+      ->check(CLI::IsMember({"default", "eigen", "openblas", "onednn", "simd", "auto", "all", "cuda"}))->capture_default_str();
   app.add_option("--precision", o.precision,
                  "float32, or bf16: float products on bf16 operands with float32 accumulation "
                  "(set_gemm_precision; --dtype float32 only; needs oneDNN and a CPU with AVX512-BF16 or AMX)")
@@ -397,13 +397,11 @@ int main(int argc, char** argv) {
 #ifdef _OPENMP
     omp_set_num_threads(o.threads);
 #endif
-    if (o.gemm == "eigen") {  // Eigen's kernel on every product, whatever EIGENNET_GEMM says
+    if (o.gemm == "eigen" || o.gemm == "onednn" || o.gemm == "simd") {
+      // That kernel on every product it has (oneDNN, simd: float ones), whatever EIGENNET_GEMM says;
+      // throws where this build or CPU lacks it.
       set_gemm_backend(nullptr);
-      pin_gemm_kernel(GemmKernel::Eigen);
-    }
-    if (o.gemm == "onednn") {  // oneDNN's kernel on every float product (throws where not built)
-      set_gemm_backend(nullptr);
-      pin_gemm_kernel(GemmKernel::OneDnn);
+      pin_gemm_kernel(parse_gemm_kernel(o.gemm));
     }
     if (o.gemm == "auto" || o.gemm == "all") {  // the planner, whatever EIGENNET_GEMM says
       set_gemm_backend(nullptr);

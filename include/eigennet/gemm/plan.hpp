@@ -8,14 +8,18 @@
 // same split for each kernel), single-threaded on each part: OpenBLAS's and oneDNN's own thread
 // pools are not used.
 //
+// Kernels: Eigen's blocked kernel (always); OpenBLAS's and oneDNN's (where found at configure
+// time); simd, eigennet's own float kernel in AVX-512 or AVX2 + FMA (src/gemm/simd_backend.cpp),
+// wherever the CPU running the program has either.
+//
 // Choosing: EIGENNET_GEMM (read at the first product), or the calls below.
-//   auto      measure the kernels that allocate nothing per call: Eigen, OpenBLAS
+//   auto      measure the kernels that allocate nothing per call: Eigen, OpenBLAS, simd
 //   all       measure every kernel built in, oneDNN too (its dnnl_sgemm allocates its workspace on
 //             every call, so a training step is no longer free of allocations)
-//   eigen | openblas | onednn
+//   eigen | openblas | onednn | simd
 //             pin: every product on that kernel, no measuring — for runs that must repeat bit
 //             for bit (a measured choice can differ from run to run, and kernels round differently).
-//             oneDNN 2.6 has no double GEMM: pinned to onednn, double products run on Eigen.
+//             oneDNN 2.6 and simd have no double GEMM: pinned to them, double products run on Eigen.
 // Anything else is an error that names the value and the choices. Without EIGENNET_GEMM the
 // choice is auto: the planner. A measured choice can differ between runs (close kernels swap
 // places), and kernels round differently, so a run that must give the same bits as another pins
@@ -42,22 +46,22 @@ namespace eigennet {
 
 enum class Op;
 
-enum class GemmKernel { Eigen, OpenBlas, OneDnn };
-constexpr int kGemmKernelCount = 3;
+enum class GemmKernel { Eigen, OpenBlas, OneDnn, Simd };
+constexpr int kGemmKernelCount = 4;
 enum class GemmScalar { Float, Double };
 
-const char* gemm_kernel_name(GemmKernel kernel);  // "eigen", "openblas", "onednn"
+const char* gemm_kernel_name(GemmKernel kernel);  // "eigen", "openblas", "onednn", "simd"
 // The kernel of that name; throws std::invalid_argument naming the value and the choices.
 GemmKernel parse_gemm_kernel(const std::string& name);
 // Whether this build has the kernel for that scalar type (OpenBLAS, oneDNN: found at configure
-// time; oneDNN: float only).
+// time; simd: this CPU has AVX2 + FMA or AVX-512; oneDNN and simd: float only).
 bool gemm_kernel_available(GemmKernel kernel, GemmScalar scalar);
 // Whether the kernel allocates on every call (oneDNN's dnnl_sgemm does).
 bool gemm_kernel_allocates(GemmKernel kernel);
 // The kernels of this build, in GemmKernel order.
 std::vector<GemmKernel> gemm_kernels_built();
 
-// Applies a value as EIGENNET_GEMM would ("auto", "all", "eigen", "openblas", "onednn"). Throws
+// Applies a value as EIGENNET_GEMM would ("auto", "all", "eigen", "openblas", "onednn", "simd"). Throws
 // std::invalid_argument naming the value and the choices for an unknown value, or for a kernel
 // this build lacks (naming the kernels it has).
 void set_gemm_choice(const std::string& choice);
