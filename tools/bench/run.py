@@ -16,7 +16,7 @@ one after the other on the same machine:
   PyTorch        peer_torch.py   (Debian python3-torch, CPU)
   torch-bf16     peer_torch.py --bf16: the same under torch.autocast("cpu", dtype=torch.bfloat16) (W1–W4)
   numpy          peer_numpy.py   (Debian python3-numpy; the notebook's closed form)
-  GEMM bounds    gemm-bound --kernel K for every kernel K of the build (eigen, openblas, onednn through
+  GEMM bounds    gemm-bound --kernel K for every kernel K of the build (eigen, openblas, onednn, simd through
                  eigennet::gemm pinned; openblas-threads: cblas with OpenBLAS's own threads): exactly
                  the step's GEMM shapes; "the bound" is the best of them
 each at 1 and 2 threads, keeps each one's best thread setting, and prints the table of medians
@@ -296,7 +296,7 @@ def main():
     p.add_argument("--threads", default="1,2", help="thread settings tried for every implementation")
     p.add_argument("--impls", default="", help="comma-separated subset of eigennet,eigennet-alt,eigennet-planner,"
                                               "eigennet-bf16,torch,torch-bf16,numpy,bound (every kernel's "
-                                              "GEMM-only bound) or bound-eigen,bound-openblas,bound-onednn,"
+                                              "GEMM-only bound) or bound-eigen,bound-openblas,bound-onednn,bound-simd,"
                                               "openblas-gemm (OpenBLAS's own threads) (default: all available)")
     p.add_argument("--planner", choices=["auto", "all"], default="auto",
                    help="EIGENNET_GEMM value of the eigennet (planner) row: auto (kernels that allocate nothing: "
@@ -456,8 +456,8 @@ def main():
             if impl == "torch":
                 return [torch_python, os.path.join(HERE, "peer_torch_cnn.py")] + common, None
             return None, "no implementation of the CNN step"
-        if impl == "bound-onednn" and w["dtype"] == "float64":
-            return None, "oneDNN 2.6 has no float64 GEMM"
+        if impl in ("bound-onednn", "bound-simd") and w["dtype"] == "float64":
+            return None, "%s has no float64 GEMM" % ("oneDNN 2.6" if impl == "bound-onednn" else "simd")
         if impl in BF16_IMPLS and w["dtype"] != "float32":
             return None, "bf16 is for float32 workloads (bf16 operands of float32 products)"
         common = ["--layers", ",".join(map(str, w["layers"])), "--batch", str(w["batch"]), "--dtype", w["dtype"],
@@ -652,8 +652,8 @@ def main():
             rows.append(row)
         log(table(rows, ["", "metric"] + [bound_kernel(b) for b in bounds] +
                   ["eigennet/%s" % bound_kernel(b) for b in bounds]))
-        log("eigen, openblas, onednn: eigennet::gemm pinned to that kernel, inside eigennet's split over the threads; "
-            "openblas-threads: cblas with OpenBLAS's own threads. oneDNN has no float64 GEMM.")
+        log("eigen, openblas, onednn, simd: eigennet::gemm pinned to that kernel, inside eigennet's split over the "
+            "threads; openblas-threads: cblas with OpenBLAS's own threads. oneDNN and simd have no float64 GEMM.")
 
     # bf16: eigennet's float32 workloads with bf16 products beside PyTorch under bf16 autocast.
     if any(i in impls for i in BF16_IMPLS):
