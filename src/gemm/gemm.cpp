@@ -71,7 +71,11 @@ bool gemm_kernel_available(GemmKernel kernel, GemmScalar scalar) {
   return scalar == GemmScalar::Float ? sequential_kernel<float>(kernel) != nullptr
                                      : sequential_kernel<double>(kernel) != nullptr;
 }
-bool gemm_kernel_allocates(GemmKernel kernel) { return kernel == GemmKernel::OneDnn; }
+// oneDNN's dnnl_sgemm allocates on every call; OpenBLAS on some products on some CPUs
+// (openblas_backend.cpp). Eigen's and simd's kernels allocate once per thread and shape.
+bool gemm_kernel_allocates(GemmKernel kernel) {
+  return kernel == GemmKernel::OneDnn || kernel == GemmKernel::OpenBlas;
+}
 
 std::vector<GemmKernel> gemm_kernels_built() {
   std::vector<GemmKernel> built;
@@ -473,8 +477,14 @@ void print_gemm_plan(std::ostream& out) {
     std::array<GemmKernel, kGemmKernelCount> cands;
     const int count = candidates<float>(Mode(settings().mode.load()), cands);
     out << " (measuring " << kernel_list(std::vector<GemmKernel>(cands.begin(), cands.begin() + count)) << ")";
-    if (gemm_choice() == "auto" && gemm_kernel_available(GemmKernel::OneDnn, GemmScalar::Float))
-      out << "; onednn allocates on every call: EIGENNET_GEMM=all measures it too";
+    if (gemm_choice() == "auto") {
+      std::vector<GemmKernel> allocating;
+      for (GemmKernel k : built)
+        if (gemm_kernel_allocates(k)) allocating.push_back(k);
+      if (!allocating.empty())
+        out << "; " << kernel_list(allocating) << " can allocate per call: EIGENNET_GEMM=all measures "
+            << (allocating.size() == 1 ? "it" : "them") << " too";
+    }
   }
   out << "\n";
   if (const long unplanned = table().unplanned.load())

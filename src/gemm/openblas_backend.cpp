@@ -3,8 +3,14 @@
 //
 // Threads: eigennet splits products itself (split_gemm) and OpenBLAS runs single-threaded on
 // each part: its own threaded driver allocates on every call, which a training step must not,
-// and one split for every kernel keeps the planner's comparison fair. Sequential cblas_?gemm
-// allocates nothing after its first call (it keeps its buffers in its own pool).
+// and one split for every kernel keeps the planner's comparison fair.
+//
+// Allocation: sequential cblas_?gemm keeps its packing buffers in its own pool, but Debian's
+// OpenBLAS 0.3.21 still allocates once per call on some products, depending on the kernels it
+// picks for the CPU: on a Zen 5 (its own core detection) cblas_dgemm of 40×10×1000 (NN, row-major)
+// allocates on every call, while with OPENBLAS_CORETYPE=Haswell it does not (measured with a
+// malloc counter). The planner therefore counts OpenBLAS as a kernel that allocates
+// (gemm_kernel_allocates): `auto` does not measure it, `all` and pinning still use it.
 #include <cblas.h>
 
 #include <climits>

@@ -57,6 +57,15 @@ def final_accuracy(output):
     return match.group(1)
 
 
+def same_accuracy(a, b, near_ties):
+    """Two accuracies printed as "%.2f" percent agree up to the images whose top two outputs are
+    within rounding (near ties): those may go either way in one process and the other, since the
+    GEMM kernels that a process's planner chooses round differently."""
+    if a is None or b is None:
+        return False
+    return abs(float(a) - float(b)) <= 100.0 * int(near_ties.sum()) / len(near_ties) + 1e-9
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", required=True)
@@ -151,8 +160,9 @@ def main():
           "(largest difference %.3g)" % (tolerance, len(labels), worst))
     check(not (differ & ~near_ties).any(), "exported: the same prediction for every test image (but near ties)")
     torch_accuracy = "%.2f" % (100 * (torch_out.argmax(1) == labels).mean())
-    check(torch_accuracy == eigennet_accuracy, "exported: PyTorch's test accuracy %s%% is train-mnist's %s%%" %
-          (torch_accuracy, eigennet_accuracy))
+    check(same_accuracy(torch_accuracy, eigennet_accuracy, near_ties),
+          "exported: PyTorch's test accuracy %s%% is train-mnist's %s%% (%d near ties may flip)" %
+          (torch_accuracy, eigennet_accuracy, int(near_ties.sum())))
     check(float(np.abs(eigennet).max()) > 0 and len(set(eigennet.argmax(1))) > 1,
           "the outputs are not trivial (several classes predicted)")
 
@@ -204,8 +214,9 @@ def main():
     check(worst <= tolerance, "imported: eigennet's outputs within %.3g of PyTorch's on all %d test images "
           "(largest difference %.3g)" % (tolerance, len(labels), worst))
     check(not (differ & ~near_ties).any(), "imported: the same prediction for every test image (but near ties)")
-    check(eval_accuracy == torch_accuracy, "imported: train-mnist --load --eval-only gives PyTorch's test accuracy "
-          "(%s%% vs %s%%)" % (eval_accuracy, torch_accuracy))
+    check(same_accuracy(eval_accuracy, torch_accuracy, near_ties),
+          "imported: train-mnist --load --eval-only gives PyTorch's test accuracy (%s%% vs %s%%, %d near ties may "
+          "flip)" % (eval_accuracy, torch_accuracy, int(near_ties.sum())))
     # Back again: export(import(state_dict)) is the same state_dict, bit for bit.
     with contextlib.redirect_stdout(io.StringIO()):
         again = et.export_checkpoint(arch, imported, path("again.pt"))

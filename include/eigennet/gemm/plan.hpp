@@ -13,9 +13,10 @@
 // wherever the CPU running the program has either.
 //
 // Choosing: EIGENNET_GEMM (read at the first product), or the calls below.
-//   auto      measure the kernels that allocate nothing per call: Eigen, OpenBLAS, simd
-//   all       measure every kernel built in, oneDNN too (its dnnl_sgemm allocates its workspace on
-//             every call, so a training step is no longer free of allocations)
+//   auto      measure the kernels that allocate nothing per call: Eigen, simd
+//   all       measure every kernel built in, OpenBLAS and oneDNN too (oneDNN's dnnl_sgemm allocates
+//             its workspace on every call, OpenBLAS on some products on some CPUs; a training
+//             step is then no longer free of allocations)
 //   eigen | openblas | onednn | simd
 //             pin: every product on that kernel, no measuring — for runs that must repeat bit
 //             for bit (a measured choice can differ from run to run, and kernels round differently).
@@ -25,8 +26,8 @@
 // places), and kernels round differently, so a run that must give the same bits as another pins
 // a kernel (EIGENNET_GEMM=eigen).
 // A measuring choice's candidates for a scalar type are the kernels built for it that it admits;
-// where that leaves one (auto without OpenBLAS; double products under all without OpenBLAS), it
-// runs unmeasured and nothing enters the plan.
+// where that leaves one (double products under auto; auto on a CPU without AVX2; double products
+// under all without OpenBLAS), it runs unmeasured and nothing enters the plan.
 //
 // The planner times each product's first call; products of the same key on later calls reuse
 // the choice whatever their strides. Its table holds 4096 products; beyond that, new products run
@@ -56,7 +57,8 @@ GemmKernel parse_gemm_kernel(const std::string& name);
 // Whether this build has the kernel for that scalar type (OpenBLAS, oneDNN: found at configure
 // time; simd: this CPU has AVX2 + FMA or AVX-512; oneDNN and simd: float only).
 bool gemm_kernel_available(GemmKernel kernel, GemmScalar scalar);
-// Whether the kernel allocates on every call (oneDNN's dnnl_sgemm does).
+// Whether the kernel may allocate per call (oneDNN's dnnl_sgemm always; OpenBLAS on some
+// products on some CPUs): `auto` leaves those out.
 bool gemm_kernel_allocates(GemmKernel kernel);
 // The kernels of this build, in GemmKernel order.
 std::vector<GemmKernel> gemm_kernels_built();
