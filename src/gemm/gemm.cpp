@@ -36,10 +36,21 @@ const char* gemm_kernel_name(GemmKernel kernel) {
   return "?";
 }
 
+namespace {
+
+// "eigen, openblas, onednn, simd": every kernel's name, for the errors that list the choices.
+std::string every_kernel_name() {
+  std::string names;
+  for (int i = 0; i < kGemmKernelCount; ++i) names += (i ? ", " : "") + std::string(gemm_kernel_name(GemmKernel(i)));
+  return names;
+}
+
+}  // namespace
+
 GemmKernel parse_gemm_kernel(const std::string& name) {
   for (int i = 0; i < kGemmKernelCount; ++i)
     if (name == gemm_kernel_name(GemmKernel(i))) return GemmKernel(i);
-  throw std::invalid_argument("unknown GEMM kernel '" + name + "' (choices: eigen, openblas, onednn, simd)");
+  throw std::invalid_argument("unknown GEMM kernel '" + name + "' (choices: " + every_kernel_name() + ")");
 }
 
 template <>
@@ -117,7 +128,7 @@ std::pair<Mode, GemmKernel> parse_choice(const std::string& value, const std::st
                                     "; install libopenblas-dev / libdnnl-dev and configure again)");
       return {kPinned, GemmKernel(i)};
     }
-  throw std::invalid_argument(what + ": unknown value (choices: auto, all, eigen, openblas, onednn, simd)");
+  throw std::invalid_argument(what + ": unknown value (choices: auto, all, " + every_kernel_name() + ")");
 }
 
 // Without EIGENNET_GEMM: the planner, so that every machine runs each product on its fastest
