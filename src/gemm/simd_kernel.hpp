@@ -30,6 +30,8 @@ inline Vec vec_fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
 inline Vec vec_mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
 // The first n ≤ 16 floats at p, the rest zero.
 inline Vec vec_load_first(const float* p, int n) { return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p); }
+// Stores the first n ≤ 16 floats of v at p.
+inline void vec_store_first(float* p, Vec v, int n) { _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), v); }
 // p[j·stride] for j < n ≤ 16, the rest zero (stride·16 fits in an int: checked by the caller).
 inline Vec vec_gather_first(const float* p, Index stride, int n) {
   const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -50,6 +52,8 @@ inline __m256i first_lanes(int n) {
 }
 // The first n ≤ 8 floats at p, the rest zero.
 inline Vec vec_load_first(const float* p, int n) { return _mm256_maskload_ps(p, first_lanes(n)); }
+// Stores the first n ≤ 8 floats of v at p.
+inline void vec_store_first(float* p, Vec v, int n) { _mm256_maskstore_ps(p, first_lanes(n), v); }
 // p[j·stride] for j < n ≤ 8, the rest zero (stride·8 fits in an int: checked by the caller).
 inline Vec vec_gather_first(const float* p, Index stride, int n) {
   const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
@@ -95,7 +99,12 @@ inline float write_one(Write write, float alpha, float beta, float t, float c) {
 // packed panel, as = MR; or Aᵀ read in place, as = lda); op(B)[p, j] is b[p·ldb + j].
 // MR·NV accumulators stay in registers through the depth: per step, NV vectors of a row of B and
 // MR broadcasts of op(A), MR·NV FMAs.
-template <int MR, int NV, bool ARows>
+// PrefetchB (B read in place, its rows ldb floats apart): each step also prefetches the same row
+// of the next strip (the kNr floats after it). Rows of B in place are a page apart or more, where
+// the hardware prefetchers do not follow, so without it the first panel to read a strip waits on
+// every line (W1's forward product was 1.3-2× slower than oneDNN's whenever the machine was busy,
+// 1.05-1.1× with it).
+template <int MR, int NV, bool ARows, bool PrefetchB>
 inline void micro_kernel(Index kc, const float* a, Index as, const float* b, Index ldb, float* c, Index ldc, int cols,
                          float alpha, float beta, Write write) {
   Vec acc[MR][NV];
@@ -106,7 +115,10 @@ inline void micro_kernel(Index kc, const float* a, Index as, const float* b, Ind
   for (Index p = 0; p < kc; ++p) {
     Vec row[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) row[v] = vec_load(b + p * ldb + v * kW);
+    for (int v = 0; v < NV; ++v) {
+      if (PrefetchB) _mm_prefetch(reinterpret_cast<const char*>(b + p * ldb + kNr + v * kW), _MM_HINT_T0);
+      row[v] = vec_load(b + p * ldb + v * kW);
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const Vec ai = vec_set(ARows ? a[i * as + p] : a[p * as + i]);
@@ -140,13 +152,13 @@ inline void micro_kernel(Index kc, const float* a, Index as, const float* b, Ind
     for (int j = 0; j < cols; ++j) c[i * ldc + j] = write_one(write, alpha, beta, tile[i * NV * kW + j], c[i * ldc + j]);
 }
 
-// micro_kernel<rows, NV, ARows> for a panel of 1 ≤ rows ≤ kMr rows.
-template <int NV, bool ARows, int MR = kMr>
+// micro_kernel<rows, NV, ARows, PrefetchB> for a panel of 1 ≤ rows ≤ kMr rows.
+template <int NV, bool ARows, bool PrefetchB, int MR = kMr>
 inline void micro_kernel_rows(int rows, Index kc, const float* a, Index as, const float* b, Index ldb, float* c,
                               Index ldc, int cols, float alpha, float beta, Write write) {
   if constexpr (MR > 0) {
-    if (rows == MR) return micro_kernel<MR, NV, ARows>(kc, a, as, b, ldb, c, ldc, cols, alpha, beta, write);
-    micro_kernel_rows<NV, ARows, MR - 1>(rows, kc, a, as, b, ldb, c, ldc, cols, alpha, beta, write);
+    if (rows == MR) return micro_kernel<MR, NV, ARows, PrefetchB>(kc, a, as, b, ldb, c, ldc, cols, alpha, beta, write);
+    micro_kernel_rows<NV, ARows, PrefetchB, MR - 1>(rows, kc, a, as, b, ldb, c, ldc, cols, alpha, beta, write);
   }
 }
 
@@ -163,19 +175,28 @@ inline Panels panels_of(Index rows) { return {(rows + kMr - 1) / kMr, rows}; }
 // op(A)[0..rows, depth..depth + kc] packed panel after panel (the panels of panels_of(rows)): the
 // panel of rows [r0, r1) at out + r0·kc, depth-major, out[r0·kc + p·(r1 − r0) + i] =
 // op(A)[r0 + i, depth + p]. Each step writes a whole vector, so `out` needs kW floats of slack.
+// Aᵀ is read a row of A at a time, across all panels: its rows are far apart (a page or more),
+// and a sweep along one row is what the hardware prefetchers follow.
 inline void pack_a(Op op_a, const float* a, Index lda, Index rows, Index depth, Index kc, float* out) {
   const Panels panels = panels_of(rows);
+  if (op_a == Op::Transpose) {
+    for (Index p = 0; p < kc; ++p)
+      for (Index q = 0; q < panels.count; ++q) {
+        const Index r0 = panels.begin(q);
+        const int h = int(panels.begin(q + 1) - r0);
+        vec_store_first(out + r0 * kc + p * h, vec_load_first(a + (depth + p) * lda + r0, h), h);
+      }
+    return;
+  }
   for (Index q = 0; q < panels.count; ++q) {
     const Index r0 = panels.begin(q);
     const int h = int(panels.begin(q + 1) - r0);
     float* panel = out + r0 * kc;
-    if (op_a == Op::None && lda <= kMaxGatherStride)
+    if (lda <= kMaxGatherStride)
       for (Index p = 0; p < kc; ++p) vec_store(panel + p * h, vec_gather_first(a + r0 * lda + depth + p, lda, h));
-    else if (op_a == Op::None)
+    else
       for (Index p = 0; p < kc; ++p)
         for (int i = 0; i < h; ++i) panel[p * h + i] = a[(r0 + i) * lda + depth + p];
-    else
-      for (Index p = 0; p < kc; ++p) vec_store(panel + p * h, vec_load_first(a + (depth + p) * lda + r0, h));
   }
 }
 
@@ -199,6 +220,18 @@ inline void pack_b_strip(Op op_b, const float* b, Index ldb, Index depth, Index 
   }
 }
 
+// The whole strips of op(B) = B's block [depth.., col..col + strips·kNr), each packed as
+// pack_b_strip does (strip s at out + s·kc·kNr), read a row of B at a time across all strips (not
+// a strip at a time down the rows: rows a page or more apart defeat the hardware prefetchers).
+inline void pack_b_rows(const float* b, Index ldb, Index depth, Index kc, Index col, Index strips, float* out) {
+  for (Index p = 0; p < kc; ++p) {
+    const float* src = b + (depth + p) * ldb + col;
+    for (Index s = 0; s < strips; ++s)
+#pragma GCC unroll 2
+      for (int v = 0; v < kNr; v += kW) vec_store(out + s * kc * kNr + p * kNr + v, vec_load(src + s * kNr + v));
+  }
+}
+
 // The product on the calling thread; `work` holds work_floats(m) floats. k > 0.
 inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda, const float* b,
                  Index ldb, float beta, float* c, Index ldc, float* work) {
@@ -217,9 +250,12 @@ inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const
     for (Index col = 0; col < n; col += kNc) {
       const Index nc = n - col < kNc ? n - col : kNc;
       // The block's strips: whole ones of kNr columns, then the rest, one vector wide where it fits.
+      // B's whole strips are read in place or packed a row of B at a time; Bᵀ's strips and partial
+      // strips are packed one by one.
+      if (!direct_b && op_b == Op::None) pack_b_rows(b, ldb, depth, kc, col, nc / kNr, work);
       for (Index j = 0; j < nc; j += kNr) {
         const int cols = int(nc - j < kNr ? nc - j : kNr);
-        if (!direct_b || cols < kNr)
+        if (cols < kNr || op_b == Op::Transpose)
           pack_b_strip(op_b, b, ldb, depth, kc, col + j, cols, cols <= kW ? kW : kNr, work + (j / kNr) * kc * kNr);
       }
       // Panel after panel of op(A) (in L1), each times every strip of the block (in L2).
@@ -236,14 +272,19 @@ inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const
           const float* strip = in_place ? b + depth * ldb + col + j : work + (j / kNr) * kc * kNr;
           const Index strip_ld = in_place ? ldb : cols <= kW ? kW : kNr;
           float* tile = c + r0 * ldc + col + j;
-          if (rows_in_place && cols <= kW)
-            micro_kernel_rows<1, true>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
-          else if (rows_in_place)
-            micro_kernel_rows<2, true>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+          // (A strip read in place is always whole: cols = kNr.)
+          if (cols <= kW && rows_in_place)
+            micro_kernel_rows<1, true, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
           else if (cols <= kW)
-            micro_kernel_rows<1, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+            micro_kernel_rows<1, false, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+          else if (rows_in_place && in_place)
+            micro_kernel_rows<2, true, true>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+          else if (rows_in_place)
+            micro_kernel_rows<2, true, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+          else if (in_place)
+            micro_kernel_rows<2, false, true>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
           else
-            micro_kernel_rows<2, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+            micro_kernel_rows<2, false, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
         }
       }
     }
