@@ -66,8 +66,8 @@ inline bool blas_can_take(Op op_a, Op op_b, Index m, Index n, Index k, Index lda
 template <typename Scalar>
 SequentialGemm<Scalar> sequential_kernel(GemmKernel kernel);
 
-// simd_backend.cpp: eigennet's own float kernel, in the widest instruction set this CPU has
-// (chosen at run time); where it has neither, simd_sequential runs Eigen's kernel and
+// simd_backend.cpp: eigennet's own kernel (float and double), in the widest instruction set this
+// CPU has (chosen at run time); where it has neither, simd_sequential runs Eigen's kernel and
 // gemm_kernel_available says the kernel is not there.
 enum class SimdIsa { None, Avx2, Avx512 };
 SimdIsa simd_isa();
@@ -77,6 +77,8 @@ const char* simd_isa_name(SimdIsa isa);  // "none", "avx2", "avx512"
 void set_simd_isa(SimdIsa isa);
 void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
                      const float* b, Index ldb, float beta, float* c, Index ldc);
+void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, double alpha, const double* a, Index lda,
+                     const double* b, Index ldb, double beta, double* c, Index ldc);
 
 #ifdef EIGENNET_HAVE_OPENBLAS
 // openblas_backend.cpp: single-threaded cblas_sgemm / cblas_dgemm.

@@ -63,7 +63,7 @@ SequentialGemm<float> sequential_kernel<float>(GemmKernel kernel) {
 #ifdef EIGENNET_HAVE_ONEDNN
     case GemmKernel::OneDnn: return onednn_sequential;
 #endif
-    case GemmKernel::Simd: return simd_isa() == SimdIsa::None ? nullptr : simd_sequential;
+    case GemmKernel::Simd: return simd_isa() == SimdIsa::None ? nullptr : SequentialGemm<float>(simd_sequential);
     default: return nullptr;
   }
 }
@@ -74,7 +74,8 @@ SequentialGemm<double> sequential_kernel<double>(GemmKernel kernel) {
 #ifdef EIGENNET_HAVE_OPENBLAS
     case GemmKernel::OpenBlas: return openblas_sequential;
 #endif
-    default: return nullptr;  // oneDNN 2.6 and simd have no double GEMM
+    case GemmKernel::Simd: return simd_isa() == SimdIsa::None ? nullptr : SequentialGemm<double>(simd_sequential);
+    default: return nullptr;  // oneDNN 2.6 has no double GEMM
   }
 }
 
@@ -261,7 +262,7 @@ SequentialGemm<Scalar> choose(Op op_a, Op op_b, Index m, Index n, Index k, Scala
   const Mode mode = Mode(s.mode.load(std::memory_order_relaxed));
   if (mode == kPinned) {
     const SequentialGemm<Scalar> pinned = sequential_kernel<Scalar>(GemmKernel(s.pinned.load()));
-    return pinned ? pinned : eigen_sequential<Scalar>;  // oneDNN or simd pinned, double product
+    return pinned ? pinned : eigen_sequential<Scalar>;  // oneDNN pinned, double product
   }
   std::array<GemmKernel, kGemmKernelCount> cands;
   const int count = candidates<Scalar>(mode, cands);

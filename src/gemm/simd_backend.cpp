@@ -1,13 +1,13 @@
-// eigennet's own float GEMM kernel for the planner (gemm.cpp): packed panels and a
+// eigennet's own GEMM kernel (float and double) for the planner (gemm.cpp): packed panels and a
 // register-blocked micro-kernel in AVX-512 or AVX2 + FMA intrinsics (simd_kernel.hpp). The
 // instruction set is chosen at run time from the CPU (and the OS's support for its registers,
 // which __builtin_cpu_supports checks), so a portable build (-Dnative=false) has it too. Other
 // CPUs (no AVX2, not x86-64) have no such kernel: gemm_kernel_available says so.
 //
 // Why a kernel of our own: Eigen's kernel reaches ~0.66 of the FMA peak on these products and
-// oneDNN's dnnl_sgemm more, but dnnl_sgemm allocates on every call (onednn_backend.cpp). This
-// one allocates its packing space once per thread (growing only for a larger product) and
-// nothing after, like Eigen's.
+// oneDNN's dnnl_sgemm more, but dnnl_sgemm allocates on every call (onednn_backend.cpp) and has no
+// double; OpenBLAS allocates on some calls on some CPUs. This one allocates its packing space once
+// per thread (growing only for a larger product) and nothing after, like Eigen's.
 //
 // Threads: like every kernel it runs inside eigennet's split (split_gemm), single-threaded.
 #include <cstdlib>
@@ -26,23 +26,37 @@ namespace eigennet {
 namespace {
 
 #ifdef EIGENNET_SIMD_X86
-// The kernel, compiled once per instruction set (see simd_kernel.hpp).
+// The kernel, compiled once per scalar type and instruction set (see simd_kernel.hpp).
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
-#define EIGENNET_SIMD_NAMESPACE simd_avx2
-#define EIGENNET_SIMD_WIDTH 8
+#define EIGENNET_SIMD_BITS 256
+#define EIGENNET_SIMD_DOUBLE 0
+#define EIGENNET_SIMD_NAMESPACE simd_avx2_float
 #include "gemm/simd_kernel.hpp"
 #undef EIGENNET_SIMD_NAMESPACE
-#undef EIGENNET_SIMD_WIDTH
+#undef EIGENNET_SIMD_DOUBLE
+#define EIGENNET_SIMD_DOUBLE 1
+#define EIGENNET_SIMD_NAMESPACE simd_avx2_double
+#include "gemm/simd_kernel.hpp"
+#undef EIGENNET_SIMD_NAMESPACE
+#undef EIGENNET_SIMD_DOUBLE
+#undef EIGENNET_SIMD_BITS
 #pragma GCC pop_options
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx2,fma")
-#define EIGENNET_SIMD_NAMESPACE simd_avx512
-#define EIGENNET_SIMD_WIDTH 16
+#define EIGENNET_SIMD_BITS 512
+#define EIGENNET_SIMD_DOUBLE 0
+#define EIGENNET_SIMD_NAMESPACE simd_avx512_float
 #include "gemm/simd_kernel.hpp"
 #undef EIGENNET_SIMD_NAMESPACE
-#undef EIGENNET_SIMD_WIDTH
+#undef EIGENNET_SIMD_DOUBLE
+#define EIGENNET_SIMD_DOUBLE 1
+#define EIGENNET_SIMD_NAMESPACE simd_avx512_double
+#include "gemm/simd_kernel.hpp"
+#undef EIGENNET_SIMD_NAMESPACE
+#undef EIGENNET_SIMD_DOUBLE
+#undef EIGENNET_SIMD_BITS
 #pragma GCC pop_options
 #endif
 
@@ -60,29 +74,38 @@ SimdIsa& isa_slot() {
   return isa;
 }
 
-// Packing space of one thread, 64-byte aligned; grows, never shrinks.
+// Packing space of one thread, 64-byte aligned; grows, never shrinks. Float and double products
+// share it.
 class Workspace {
  public:
   Workspace() = default;
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
   ~Workspace() { std::free(data_); }
-  float* get(Index floats) {
-    if (floats > size_) {
+  template <typename Scalar>
+  Scalar* get(Index elements) {
+    const std::size_t bytes = (std::size_t(elements) * sizeof(Scalar) + 63) / 64 * 64;
+    if (bytes > bytes_) {
       std::free(data_);
-      data_ = nullptr;
-      const std::size_t bytes = (std::size_t(floats) * sizeof(float) + 63) / 64 * 64;
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!data_) throw std::bad_alloc();
-      size_ = floats;
+      data_ = std::aligned_alloc(64, bytes);
+      if (!data_) {
+        bytes_ = 0;
+        throw std::bad_alloc();
+      }
+      bytes_ = bytes;
     }
-    return data_;
+    return static_cast<Scalar*>(data_);
   }
 
  private:
-  float* data_ = nullptr;
-  Index size_ = 0;
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
 };
+
+Workspace& workspace() {
+  thread_local Workspace work;
+  return work;
+}
 
 }  // namespace
 
@@ -104,18 +127,46 @@ void set_simd_isa(SimdIsa isa) {
   isa_slot() = isa;
 }
 
-void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
-                     const float* b, Index ldb, float beta, float* c, Index ldc) {
+namespace {
+
+// The product on this thread in the instruction set chosen, with this thread's workspace.
+template <typename Scalar>
+void run_simd(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
+              Index ldb, Scalar beta, Scalar* c, Index ldc) {
   const SimdIsa isa = isa_slot();
   if (isa == SimdIsa::None || m == 0 || n == 0 || k == 0)
     return eigen_sequential(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #ifdef EIGENNET_SIMD_X86
-  thread_local Workspace work;
-  if (isa == SimdIsa::Avx512)
-    simd_avx512::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work.get(simd_avx512::work_floats(m)));
-  else
-    simd_avx2::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work.get(simd_avx2::work_floats(m)));
+  Workspace& work = workspace();
+  const bool avx512 = isa == SimdIsa::Avx512;
+  if constexpr (sizeof(Scalar) == sizeof(float)) {
+    if (avx512)
+      simd_avx512_float::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                              work.get<Scalar>(simd_avx512_float::work_elements(m)));
+    else
+      simd_avx2_float::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                            work.get<Scalar>(simd_avx2_float::work_elements(m)));
+  } else {
+    if (avx512)
+      simd_avx512_double::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                               work.get<Scalar>(simd_avx512_double::work_elements(m)));
+    else
+      simd_avx2_double::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                             work.get<Scalar>(simd_avx2_double::work_elements(m)));
+  }
 #endif
+}
+
+}  // namespace
+
+void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
+                     const float* b, Index ldb, float beta, float* c, Index ldc) {
+  run_simd(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, double alpha, const double* a, Index lda,
+                     const double* b, Index ldb, double beta, double* c, Index ldc) {
+  run_simd(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace eigennet

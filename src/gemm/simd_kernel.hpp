@@ -1,10 +1,11 @@
-// eigennet's own float GEMM kernel, for one vector instruction set (internal).
+// eigennet's own GEMM kernel, for one scalar type and one vector instruction set (internal).
 //
-// simd_backend.cpp includes this file once per instruction set, each time inside a
-// `#pragma GCC target(...)` region and a namespace of its own, with EIGENNET_SIMD_WIDTH set to
-// the floats per vector (16: AVX-512, 8: AVX2 + FMA); so it has no include guard. It uses raw
-// pointers and intrinsics only: no Eigen, no standard-library templates, whose instantiations
-// compiled here could carry these instructions into code that runs on other CPUs.
+// simd_backend.cpp includes this file once per scalar type (float, double) and instruction set
+// (AVX-512, AVX2 + FMA), each time inside a `#pragma GCC target(...)` region and a namespace of
+// its own, with EIGENNET_SIMD_BITS (512 or 256) and EIGENNET_SIMD_DOUBLE (0 or 1) set; so it has
+// no include guard. It uses raw pointers and intrinsics only: no Eigen, no standard-library
+// templates, whose instantiations compiled here could carry these instructions into code that
+// runs on other CPUs.
 //
 // The algorithm is Goto's (as in BLIS), for row-major C = alpha·op(A)·op(B) + beta·C:
 //   for each block of at most kKc steps of the depth k (blocks of equal size):
@@ -15,72 +16,110 @@
 //       (held in L2): the micro-kernel keeps the panel × strip tile of C in registers through the
 //       block's depth, each step broadcasting the panel's elements against a row of the strip.
 // op(A) is read in place (A's rows, or each step's run of a row of A for Aᵀ) unless the rows of a
-// panel alias in L1 (A's rows 4096 floats apart all share one set); then it is packed first.
-// Accumulation is float32, in the order of the depth within a block; blocks add into C in order.
+// panel alias in L1 (A's rows 16 KiB apart all share one set); then it is packed first.
+// Accumulation is in Scalar, in the order of the depth within a block; blocks add into C in order.
+// The blocks are the same size in bytes for both scalar types (kKc steps of a double are half as
+// many), so the same caches hold them.
 
 namespace EIGENNET_SIMD_NAMESPACE {
 
-#if EIGENNET_SIMD_WIDTH == 16
+#if EIGENNET_SIMD_DOUBLE
+using Scalar = double;
+#else
+using Scalar = float;
+#endif
+
+// Vectors of kW scalars: load, store, broadcast, fused multiply-add; the "_first" forms touch the
+// first n ≤ kW elements only (loads fill the rest with zeros); gathers read p[j·stride] (stride·kW
+// fits in an int: checked by the caller).
+#if EIGENNET_SIMD_BITS == 512 && !EIGENNET_SIMD_DOUBLE
 using Vec = __m512;
+constexpr int kW = 16;
 inline Vec vec_zero() { return _mm512_setzero_ps(); }
-inline Vec vec_load(const float* p) { return _mm512_loadu_ps(p); }
-inline void vec_store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
-inline Vec vec_set(float x) { return _mm512_set1_ps(x); }
+inline Vec vec_load(const Scalar* p) { return _mm512_loadu_ps(p); }
+inline void vec_store(Scalar* p, Vec v) { _mm512_storeu_ps(p, v); }
+inline Vec vec_set(Scalar x) { return _mm512_set1_ps(x); }
 inline Vec vec_fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
 inline Vec vec_mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
-// The first n ≤ 16 floats at p, the rest zero.
-inline Vec vec_load_first(const float* p, int n) { return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p); }
-// Stores the first n ≤ 16 floats of v at p.
-inline void vec_store_first(float* p, Vec v, int n) { _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), v); }
-// p[j·stride] for j < n ≤ 16, the rest zero (stride·16 fits in an int: checked by the caller).
-inline Vec vec_gather_first(const float* p, Index stride, int n) {
+inline Vec vec_load_first(const Scalar* p, int n) { return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p); }
+inline void vec_store_first(Scalar* p, Vec v, int n) { _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), v); }
+inline Vec vec_gather_first(const Scalar* p, Index stride, int n) {
   const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32(int(stride)));
   return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), __mmask16((1u << n) - 1), index, p, 4);
 }
-constexpr int kMr = 14;  // 2·14 accumulators + 2 rows of B + 1 broadcast of AVX-512's 32 registers
-#elif EIGENNET_SIMD_WIDTH == 8
+#elif EIGENNET_SIMD_BITS == 512
+using Vec = __m512d;
+constexpr int kW = 8;
+inline Vec vec_zero() { return _mm512_setzero_pd(); }
+inline Vec vec_load(const Scalar* p) { return _mm512_loadu_pd(p); }
+inline void vec_store(Scalar* p, Vec v) { _mm512_storeu_pd(p, v); }
+inline Vec vec_set(Scalar x) { return _mm512_set1_pd(x); }
+inline Vec vec_fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a, b, c); }
+inline Vec vec_mul(Vec a, Vec b) { return _mm512_mul_pd(a, b); }
+inline Vec vec_load_first(const Scalar* p, int n) { return _mm512_maskz_loadu_pd(__mmask8((1u << n) - 1), p); }
+inline void vec_store_first(Scalar* p, Vec v, int n) { _mm512_mask_storeu_pd(p, __mmask8((1u << n) - 1), v); }
+inline Vec vec_gather_first(const Scalar* p, Index stride, int n) {
+  const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
+  return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), __mmask8((1u << n) - 1), index, p, 8);
+}
+#elif EIGENNET_SIMD_BITS == 256 && !EIGENNET_SIMD_DOUBLE
 using Vec = __m256;
+constexpr int kW = 8;
 inline Vec vec_zero() { return _mm256_setzero_ps(); }
-inline Vec vec_load(const float* p) { return _mm256_loadu_ps(p); }
-inline void vec_store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
-inline Vec vec_set(float x) { return _mm256_set1_ps(x); }
+inline Vec vec_load(const Scalar* p) { return _mm256_loadu_ps(p); }
+inline void vec_store(Scalar* p, Vec v) { _mm256_storeu_ps(p, v); }
+inline Vec vec_set(Scalar x) { return _mm256_set1_ps(x); }
 inline Vec vec_fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
 inline Vec vec_mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
 inline __m256i first_lanes(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
-// The first n ≤ 8 floats at p, the rest zero.
-inline Vec vec_load_first(const float* p, int n) { return _mm256_maskload_ps(p, first_lanes(n)); }
-// Stores the first n ≤ 8 floats of v at p.
-inline void vec_store_first(float* p, Vec v, int n) { _mm256_maskstore_ps(p, first_lanes(n), v); }
-// p[j·stride] for j < n ≤ 8, the rest zero (stride·8 fits in an int: checked by the caller).
-inline Vec vec_gather_first(const float* p, Index stride, int n) {
+inline Vec vec_load_first(const Scalar* p, int n) { return _mm256_maskload_ps(p, first_lanes(n)); }
+inline void vec_store_first(Scalar* p, Vec v, int n) { _mm256_maskstore_ps(p, first_lanes(n), v); }
+inline Vec vec_gather_first(const Scalar* p, Index stride, int n) {
   const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
   return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, index, _mm256_castsi256_ps(first_lanes(n)), 4);
 }
-constexpr int kMr = 6;  // 2·6 accumulators + 2 rows of B + 1 broadcast of AVX2's 16 registers
+#elif EIGENNET_SIMD_BITS == 256
+using Vec = __m256d;
+constexpr int kW = 4;
+inline Vec vec_zero() { return _mm256_setzero_pd(); }
+inline Vec vec_load(const Scalar* p) { return _mm256_loadu_pd(p); }
+inline void vec_store(Scalar* p, Vec v) { _mm256_storeu_pd(p, v); }
+inline Vec vec_set(Scalar x) { return _mm256_set1_pd(x); }
+inline Vec vec_fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a, b, c); }
+inline Vec vec_mul(Vec a, Vec b) { return _mm256_mul_pd(a, b); }
+inline __m256i first_lanes(int n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
+inline Vec vec_load_first(const Scalar* p, int n) { return _mm256_maskload_pd(p, first_lanes(n)); }
+inline void vec_store_first(Scalar* p, Vec v, int n) { _mm256_maskstore_pd(p, first_lanes(n), v); }
+inline Vec vec_gather_first(const Scalar* p, Index stride, int n) {
+  const __m128i index = _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(int(stride)));
+  return _mm256_mask_i32gather_pd(_mm256_setzero_pd(), p, index, _mm256_castsi256_pd(first_lanes(n)), 8);
+}
 #else
-#error "EIGENNET_SIMD_WIDTH must be 8 or 16"
+#error "EIGENNET_SIMD_BITS must be 256 or 512"
 #endif
 
-constexpr int kW = EIGENNET_SIMD_WIDTH;
-constexpr int kNr = 2 * kW;             // columns of C per micro-tile
-constexpr Index kKc = 256;  // depth block: a panel of op(A) (kMr·kKc floats) stays in L1
-constexpr Index kNc = 512;  // column block: B's block (kKc·kNc floats, 512 KiB) stays in L2
-constexpr Index kDirectBRows = 4 * kMr;  // up to this many rows of C, B is read in place
+// Rows of a micro-tile: 2·kMr accumulators + 2 vectors of a row of B + 1 broadcast fill the
+// registers (AVX-512 has 32, AVX2 16).
+constexpr int kMr = EIGENNET_SIMD_BITS == 512 ? 14 : 6;
+constexpr int kNr = 2 * kW;                             // columns of C per micro-tile
+constexpr Index kKc = 1024 / Index(sizeof(Scalar));     // depth block: a panel of op(A) (kMr·kKc) stays in L1
+constexpr Index kNc = 512;                              // column block: B's block (kKc·kNc, 512 KiB) stays in L2
+constexpr Index kDirectBRows = 4 * kMr;                 // up to this many rows of C, B is read in place
 constexpr Index kMaxGatherStride = (Index(1) << 31) / kW - 1;  // gathers index with int32
 
 // Workspace of one thread: B's packed block, then op(A) packed for a depth block of m rows (where
 // it is packed, see gemm), with a vector's slack.
-inline Index work_floats(Index m) { return kNc * kKc + m * kKc + kW; }
+inline Index work_elements(Index m) { return kNc * kKc + m * kKc + kW; }
 
-// Whether kMr rows `stride` floats apart fall into fewer of L1's 64 sets (of 64-byte lines) than
+// Whether kMr rows `stride` elements apart fall into fewer of L1's 64 sets (of 64-byte lines) than
 // there are rows: then reading a panel of op(A) in place evicts its own lines (A's rows 4096
-// floats apart all share one set), and it is packed instead.
+// floats, 2048 doubles, apart all share one set), and it is packed instead.
 inline bool rows_alias(Index stride) {
   unsigned long long sets = 0;
-  for (Index i = 0; i < kMr; ++i) sets |= 1ull << ((i * stride * Index(sizeof(float)) / 64) % 64);
+  for (Index i = 0; i < kMr; ++i) sets |= 1ull << ((i * stride * Index(sizeof(Scalar)) / 64) % 64);
   return __builtin_popcountll(sets) < kMr;
 }
 
@@ -88,10 +127,13 @@ inline bool rows_alias(Index stride) {
 // C += alpha·T (beta 1, and every depth block after the first), or C = beta·C + alpha·T.
 enum class Write { Overwrite, Add, Scale };
 
-inline float write_one(Write write, float alpha, float beta, float t, float c) {
+inline float fma_one(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
+inline double fma_one(double a, double b, double c) { return __builtin_fma(a, b, c); }
+
+inline Scalar write_one(Write write, Scalar alpha, Scalar beta, Scalar t, Scalar c) {
   if (write == Write::Overwrite) return alpha * t;
-  if (write == Write::Add) return __builtin_fmaf(alpha, t, c);
-  return __builtin_fmaf(alpha, t, beta * c);
+  if (write == Write::Add) return fma_one(alpha, t, c);
+  return fma_one(alpha, t, beta * c);
 }
 
 // The tile T[MR × NV·kW] = op(A)·op(B) over depth kc, then its first `cols` columns written to C as
@@ -99,14 +141,14 @@ inline float write_one(Write write, float alpha, float beta, float t, float c) {
 // packed panel, as = MR; or Aᵀ read in place, as = lda); op(B)[p, j] is b[p·ldb + j].
 // MR·NV accumulators stay in registers through the depth: per step, NV vectors of a row of B and
 // MR broadcasts of op(A), MR·NV FMAs.
-// PrefetchB (B read in place, its rows ldb floats apart): each step also prefetches the same row
-// of the next strip (the kNr floats after it). Rows of B in place are a page apart or more, where
+// PrefetchB (B read in place, its rows ldb elements apart): each step also prefetches the same row
+// of the next strip (the kNr elements after it). Rows of B in place are a page apart or more, where
 // the hardware prefetchers do not follow, so without it the first panel to read a strip waits on
 // every line (W1's forward product was 1.3-2× slower than oneDNN's whenever the machine was busy,
 // 1.05-1.1× with it).
 template <int MR, int NV, bool ARows, bool PrefetchB>
-inline void micro_kernel(Index kc, const float* a, Index as, const float* b, Index ldb, float* c, Index ldc, int cols,
-                         float alpha, float beta, Write write) {
+inline void micro_kernel(Index kc, const Scalar* a, Index as, const Scalar* b, Index ldb, Scalar* c, Index ldc, int cols,
+                         Scalar alpha, Scalar beta, Write write) {
   Vec acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -132,7 +174,7 @@ inline void micro_kernel(Index kc, const float* a, Index as, const float* b, Ind
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) {
-        float* cv = c + i * ldc + v * kW;
+        Scalar* cv = c + i * ldc + v * kW;
         if (write == Write::Overwrite)
           vec_store(cv, vec_mul(va, acc[i][v]));
         else if (write == Write::Add)
@@ -143,7 +185,7 @@ inline void micro_kernel(Index kc, const float* a, Index as, const float* b, Ind
     return;
   }
   // A partial strip: through a tile on the stack, the same arithmetic element by element.
-  alignas(64) float tile[MR * NV * kW];
+  alignas(64) Scalar tile[MR * NV * kW];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 2
@@ -154,8 +196,8 @@ inline void micro_kernel(Index kc, const float* a, Index as, const float* b, Ind
 
 // micro_kernel<rows, NV, ARows, PrefetchB> for a panel of 1 ≤ rows ≤ kMr rows.
 template <int NV, bool ARows, bool PrefetchB, int MR = kMr>
-inline void micro_kernel_rows(int rows, Index kc, const float* a, Index as, const float* b, Index ldb, float* c,
-                              Index ldc, int cols, float alpha, float beta, Write write) {
+inline void micro_kernel_rows(int rows, Index kc, const Scalar* a, Index as, const Scalar* b, Index ldb, Scalar* c,
+                              Index ldc, int cols, Scalar alpha, Scalar beta, Write write) {
   if constexpr (MR > 0) {
     if (rows == MR) return micro_kernel<MR, NV, ARows, PrefetchB>(kc, a, as, b, ldb, c, ldc, cols, alpha, beta, write);
     micro_kernel_rows<NV, ARows, PrefetchB, MR - 1>(rows, kc, a, as, b, ldb, c, ldc, cols, alpha, beta, write);
@@ -174,26 +216,32 @@ inline Panels panels_of(Index rows) { return {(rows + kMr - 1) / kMr, rows}; }
 
 // op(A)[0..rows, depth..depth + kc] packed panel after panel (the panels of panels_of(rows)): the
 // panel of rows [r0, r1) at out + r0·kc, depth-major, out[r0·kc + p·(r1 − r0) + i] =
-// op(A)[r0 + i, depth + p]. Each step writes a whole vector, so `out` needs kW floats of slack.
-// Aᵀ is read a row of A at a time, across all panels: its rows are far apart (a page or more),
-// and a sweep along one row is what the hardware prefetchers follow.
-inline void pack_a(Op op_a, const float* a, Index lda, Index rows, Index depth, Index kc, float* out) {
+// op(A)[r0 + i, depth + p]. A step of a panel (h ≤ kMr elements) takes one vector, or two where
+// kMr > kW (doubles). Gathers from A's rows store whole vectors, so `out` needs kW elements of
+// slack. Aᵀ is read a row of A at a time, across all panels: its rows are far apart (a page or
+// more), and a sweep along one row is what the hardware prefetchers follow.
+inline void pack_a(Op op_a, const Scalar* a, Index lda, Index rows, Index depth, Index kc, Scalar* out) {
   const Panels panels = panels_of(rows);
   if (op_a == Op::Transpose) {
     for (Index p = 0; p < kc; ++p)
       for (Index q = 0; q < panels.count; ++q) {
         const Index r0 = panels.begin(q);
         const int h = int(panels.begin(q + 1) - r0);
-        vec_store_first(out + r0 * kc + p * h, vec_load_first(a + (depth + p) * lda + r0, h), h);
+        for (int v = 0; v < h; v += kW) {
+          const int n = h - v < kW ? h - v : kW;
+          vec_store_first(out + r0 * kc + p * h + v, vec_load_first(a + (depth + p) * lda + r0 + v, n), n);
+        }
       }
     return;
   }
   for (Index q = 0; q < panels.count; ++q) {
     const Index r0 = panels.begin(q);
     const int h = int(panels.begin(q + 1) - r0);
-    float* panel = out + r0 * kc;
+    Scalar* panel = out + r0 * kc;
     if (lda <= kMaxGatherStride)
-      for (Index p = 0; p < kc; ++p) vec_store(panel + p * h, vec_gather_first(a + r0 * lda + depth + p, lda, h));
+      for (Index p = 0; p < kc; ++p)
+        for (int v = 0; v < h; v += kW)
+          vec_store(panel + p * h + v, vec_gather_first(a + (r0 + v) * lda + depth + p, lda, h - v < kW ? h - v : kW));
     else
       for (Index p = 0; p < kc; ++p)
         for (int i = 0; i < h; ++i) panel[p * h + i] = a[(r0 + i) * lda + depth + p];
@@ -201,21 +249,21 @@ inline void pack_a(Op op_a, const float* a, Index lda, Index rows, Index depth, 
 }
 
 // One strip of `cols` ≤ kNr columns of op(B)[depth.., col..] over depth kc, zero-padded to
-// `width` (kW or kNr) floats a row: out[p·width + j] = op(B)[depth + p, col + j].
-inline void pack_b_strip(Op op_b, const float* b, Index ldb, Index depth, Index kc, Index col, int cols, int width,
-                         float* out) {
+// `width` (kW or kNr) elements a row: out[p·width + j] = op(B)[depth + p, col + j].
+inline void pack_b_strip(Op op_b, const Scalar* b, Index ldb, Index depth, Index kc, Index col, int cols, int width,
+                         Scalar* out) {
   for (int v = 0; v < width; v += kW) {
     const int n = cols - v < 0 ? 0 : cols - v < kW ? cols - v : kW;
     if (op_b == Op::None) {
-      const float* src = b + depth * ldb + col + v;
+      const Scalar* src = b + depth * ldb + col + v;
       for (Index p = 0; p < kc; ++p) vec_store(out + p * width + v, vec_load_first(src + p * ldb, n));
     } else if (ldb <= kMaxGatherStride) {
       // op(B)[p, j] = b[j·ldb + p]: a column of kW rows of b per vector.
-      const float* src = b + (col + v) * ldb + depth;
+      const Scalar* src = b + (col + v) * ldb + depth;
       for (Index p = 0; p < kc; ++p) vec_store(out + p * width + v, vec_gather_first(src + p, ldb, n));
     } else {
       for (Index p = 0; p < kc; ++p)
-        for (int j = 0; j < kW; ++j) out[p * width + v + j] = j < n ? b[(col + v + j) * ldb + depth + p] : 0.0f;
+        for (int j = 0; j < kW; ++j) out[p * width + v + j] = j < n ? b[(col + v + j) * ldb + depth + p] : Scalar(0);
     }
   }
 }
@@ -223,29 +271,29 @@ inline void pack_b_strip(Op op_b, const float* b, Index ldb, Index depth, Index 
 // The whole strips of op(B) = B's block [depth.., col..col + strips·kNr), each packed as
 // pack_b_strip does (strip s at out + s·kc·kNr), read a row of B at a time across all strips (not
 // a strip at a time down the rows: rows a page or more apart defeat the hardware prefetchers).
-inline void pack_b_rows(const float* b, Index ldb, Index depth, Index kc, Index col, Index strips, float* out) {
+inline void pack_b_rows(const Scalar* b, Index ldb, Index depth, Index kc, Index col, Index strips, Scalar* out) {
   for (Index p = 0; p < kc; ++p) {
-    const float* src = b + (depth + p) * ldb + col;
+    const Scalar* src = b + (depth + p) * ldb + col;
     for (Index s = 0; s < strips; ++s)
 #pragma GCC unroll 2
       for (int v = 0; v < kNr; v += kW) vec_store(out + s * kc * kNr + p * kNr + v, vec_load(src + s * kNr + v));
   }
 }
 
-// The product on the calling thread; `work` holds work_floats(m) floats. k > 0.
-inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda, const float* b,
-                 Index ldb, float beta, float* c, Index ldc, float* work) {
+// The product on the calling thread; `work` holds work_elements(m) elements. k > 0.
+inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
+                 Index ldb, Scalar beta, Scalar* c, Index ldc, Scalar* work) {
   // B read in place: op(B) = B and few enough rows of C that a block of B is read a few times.
   const bool direct_b = op_b == Op::None && m <= kDirectBRows;
   const Panels panels = panels_of(m);
   // op(A) is read in place unless its rows (None) or its steps of the depth (Transpose) alias in L1.
   const bool packed_a = rows_alias(lda);
-  float* work_a = work + kNc * kKc;
+  Scalar* work_a = work + kNc * kKc;
   // Depth blocks of equal size, at most kKc each.
   const Index blocks = (k + kKc - 1) / kKc, block = (k + blocks - 1) / blocks;
   for (Index depth = 0; depth < k; depth += block) {
     const Index kc = k - depth < block ? k - depth : block;
-    const Write write = depth > 0 || beta == 1.0f ? Write::Add : beta == 0.0f ? Write::Overwrite : Write::Scale;
+    const Write write = depth > 0 || beta == Scalar(1) ? Write::Add : beta == Scalar(0) ? Write::Overwrite : Write::Scale;
     if (packed_a) pack_a(op_a, a, lda, m, depth, kc, work_a);
     for (Index col = 0; col < n; col += kNc) {
       const Index nc = n - col < kNc ? n - col : kNc;
@@ -263,15 +311,15 @@ inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const
         const Index r0 = panels.begin(q);
         const int rows = int(panels.begin(q + 1) - r0);
         // op(A)'s panel: packed, or read in place from A's rows (None) or each step's run of A's row (Transpose).
-        const float* panel = packed_a ? work_a + r0 * kc : op_a == Op::None ? a + r0 * lda + depth : a + depth * lda + r0;
+        const Scalar* panel = packed_a ? work_a + r0 * kc : op_a == Op::None ? a + r0 * lda + depth : a + depth * lda + r0;
         const bool rows_in_place = !packed_a && op_a == Op::None;
         const Index as = packed_a ? rows : lda;
         for (Index j = 0; j < nc; j += kNr) {
           const int cols = int(nc - j < kNr ? nc - j : kNr);
           const bool in_place = direct_b && cols == kNr;
-          const float* strip = in_place ? b + depth * ldb + col + j : work + (j / kNr) * kc * kNr;
+          const Scalar* strip = in_place ? b + depth * ldb + col + j : work + (j / kNr) * kc * kNr;
           const Index strip_ld = in_place ? ldb : cols <= kW ? kW : kNr;
-          float* tile = c + r0 * ldc + col + j;
+          Scalar* tile = c + r0 * ldc + col + j;
           // (A strip read in place is always whole: cols = kNr.)
           if (cols <= kW && rows_in_place)
             micro_kernel_rows<1, true, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);

@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
     } else {
       const eigennet::GemmKernel kernel = eigennet::parse_gemm_kernel(o.kernel);
       const auto scalar = o.dtype == "float64" ? eigennet::GemmScalar::Double : eigennet::GemmScalar::Float;
-      // Pinned to onednn or simd, double products would silently run on Eigen: refuse instead.
+      // Pinned to onednn, double products would silently run on Eigen: refuse instead.
       if (!eigennet::gemm_kernel_available(kernel, scalar))
         throw std::invalid_argument("--kernel " + o.kernel + " has no " + o.dtype + " GEMM");
       eigennet::pin_gemm_kernel(kernel);

@@ -456,8 +456,8 @@ def main():
             if impl == "torch":
                 return [torch_python, os.path.join(HERE, "peer_torch_cnn.py")] + common, None
             return None, "no implementation of the CNN step"
-        if impl in ("bound-onednn", "bound-simd") and w["dtype"] == "float64":
-            return None, "%s has no float64 GEMM" % ("oneDNN 2.6" if impl == "bound-onednn" else "simd")
+        if impl == "bound-onednn" and w["dtype"] == "float64":
+            return None, "oneDNN 2.6 has no float64 GEMM"
         if impl in BF16_IMPLS and w["dtype"] != "float32":
             return None, "bf16 is for float32 workloads (bf16 operands of float32 products)"
         common = ["--layers", ",".join(map(str, w["layers"])), "--batch", str(w["batch"]), "--dtype", w["dtype"],
@@ -667,7 +667,7 @@ def main():
         log(table(rows, ["", "metric"] + [bound_kernel(b) for b in bounds] +
                   ["eigennet/%s" % bound_kernel(b) for b in bounds]))
         log("eigen, openblas, onednn, simd: eigennet::gemm pinned to that kernel, inside eigennet's split over the "
-            "threads; openblas-threads: cblas with OpenBLAS's own threads. oneDNN and simd have no float64 GEMM.")
+            "threads; openblas-threads: cblas with OpenBLAS's own threads. oneDNN 2.6 has no float64 GEMM.")
 
     # bf16: eigennet's float32 workloads with bf16 products beside PyTorch under bf16 autocast.
     if any(i in impls for i in BF16_IMPLS):

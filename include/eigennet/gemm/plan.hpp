@@ -20,14 +20,14 @@
 //   eigen | openblas | onednn | simd
 //             pin: every product on that kernel, no measuring — for runs that must repeat bit
 //             for bit (a measured choice can differ from run to run, and kernels round differently).
-//             oneDNN 2.6 and simd have no double GEMM: pinned to them, double products run on Eigen.
+//             oneDNN 2.6 has no double GEMM: pinned to it, double products run on Eigen.
 // Anything else is an error that names the value and the choices. Without EIGENNET_GEMM the
 // choice is auto: the planner. A measured choice can differ between runs (close kernels swap
 // places), and kernels round differently, so a run that must give the same bits as another pins
 // a kernel (EIGENNET_GEMM=eigen).
 // A measuring choice's candidates for a scalar type are the kernels built for it that it admits;
-// where that leaves one (double products under auto; auto on a CPU without AVX2; double products
-// under all without OpenBLAS), it runs unmeasured and nothing enters the plan.
+// where that leaves one (auto on a CPU without AVX2), it runs unmeasured and nothing enters the
+// plan.
 //
 // The planner times each product's first call; products of the same key on later calls reuse
 // the choice whatever their strides. Its table holds 4096 products; beyond that, new products run
@@ -55,7 +55,7 @@ const char* gemm_kernel_name(GemmKernel kernel);  // "eigen", "openblas", "onedn
 // The kernel of that name; throws std::invalid_argument naming the value and the choices.
 GemmKernel parse_gemm_kernel(const std::string& name);
 // Whether this build has the kernel for that scalar type (OpenBLAS, oneDNN: found at configure
-// time; simd: this CPU has AVX2 + FMA or AVX-512; oneDNN and simd: float only).
+// time; simd: this CPU has AVX2 + FMA or AVX-512; oneDNN: float only).
 bool gemm_kernel_available(GemmKernel kernel, GemmScalar scalar);
 // Whether the kernel may allocate per call (oneDNN's dnnl_sgemm always; OpenBLAS on some
 // products on some CPUs): `auto` leaves those out.
