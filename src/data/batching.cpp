@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "eigennet/train/train.hpp"  // copy_rows
+
 namespace eigennet {
 namespace {
 
@@ -69,17 +71,7 @@ template <typename Scalar>
 void gather_rows(const ConstMatrixRef<Scalar>& x, const std::vector<Index>& indices, MatrixRef<Scalar> out) {
   require_shape(out, static_cast<Index>(indices.size()), x.cols(), "gather_rows: output");
   for (std::size_t i = 0; i < indices.size(); ++i) check_index(indices[i], x.rows(), i);
-  // The rows are scattered over a large set (MNIST's is 188 MB as floats), so each row starts
-  // with a cache miss; ask for the rows a few places ahead while this one is copied.
-  constexpr std::size_t kAhead = 4;
-  const Index line = 64 / static_cast<Index>(sizeof(Scalar));
-  for (std::size_t i = 0; i < indices.size(); ++i) {
-    if (i + kAhead < indices.size()) {
-      const Scalar* ahead = x.data() + indices[i + kAhead] * x.outerStride();
-      for (Index c = 0; c < x.cols(); c += line) __builtin_prefetch(ahead + c);
-    }
-    out.row(static_cast<Index>(i)) = x.row(indices[i]);
-  }
+  copy_rows<Scalar>(x, indices.data(), static_cast<Index>(indices.size()), out);
 }
 
 void gather_labels(const Labels& labels, const std::vector<Index>& indices, Labels& out) {
