@@ -75,10 +75,9 @@ const char* simd_isa_name(SimdIsa isa);  // "none", "avx2", "avx512"
 // For tests and benchmarks: run a narrower instruction set than the CPU's (throws naming both if
 // the CPU lacks it). Not while products run on other threads.
 void set_simd_isa(SimdIsa isa);
-void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
-                     const float* b, Index ldb, float beta, float* c, Index ldc);
-void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, double alpha, const double* a, Index lda,
-                     const double* b, Index ldb, double beta, double* c, Index ldc);
+template <typename Scalar>
+void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
+                     const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc);
 
 #ifdef EIGENNET_HAVE_OPENBLAS
 // openblas_backend.cpp: single-threaded cblas_sgemm / cblas_dgemm.

@@ -63,7 +63,7 @@ SequentialGemm<float> sequential_kernel<float>(GemmKernel kernel) {
 #ifdef EIGENNET_HAVE_ONEDNN
     case GemmKernel::OneDnn: return onednn_sequential;
 #endif
-    case GemmKernel::Simd: return simd_isa() == SimdIsa::None ? nullptr : SequentialGemm<float>(simd_sequential);
+    case GemmKernel::Simd: return simd_isa() == SimdIsa::None ? nullptr : simd_sequential<float>;
     default: return nullptr;
   }
 }
@@ -74,7 +74,7 @@ SequentialGemm<double> sequential_kernel<double>(GemmKernel kernel) {
 #ifdef EIGENNET_HAVE_OPENBLAS
     case GemmKernel::OpenBlas: return openblas_sequential;
 #endif
-    case GemmKernel::Simd: return simd_isa() == SimdIsa::None ? nullptr : SequentialGemm<double>(simd_sequential);
+    case GemmKernel::Simd: return simd_isa() == SimdIsa::None ? nullptr : simd_sequential<double>;
     default: return nullptr;  // oneDNN 2.6 has no double GEMM
   }
 }

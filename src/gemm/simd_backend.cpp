@@ -127,12 +127,10 @@ void set_simd_isa(SimdIsa isa) {
   isa_slot() = isa;
 }
 
-namespace {
-
 // The product on this thread in the instruction set chosen, with this thread's workspace.
 template <typename Scalar>
-void run_simd(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
-              Index ldb, Scalar beta, Scalar* c, Index ldc) {
+void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
+                     const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
   const SimdIsa isa = isa_slot();
   if (isa == SimdIsa::None || m == 0 || n == 0 || k == 0)
     return eigen_sequential(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -157,16 +155,9 @@ void run_simd(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const S
 #endif
 }
 
-}  // namespace
-
-void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
-                     const float* b, Index ldb, float beta, float* c, Index ldc) {
-  run_simd(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, double alpha, const double* a, Index lda,
-                     const double* b, Index ldb, double beta, double* c, Index ldc) {
-  run_simd(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+template void simd_sequential<float>(Op, Op, Index, Index, Index, float, const float*, Index, const float*, Index,
+                                     float, float*, Index);
+template void simd_sequential<double>(Op, Op, Index, Index, Index, double, const double*, Index, const double*,
+                                      Index, double, double*, Index);
 
 }  // namespace eigennet
