@@ -43,6 +43,20 @@ void Dense<Scalar>::backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y,
   if (compute_input_gradient) gemm<Scalar>(Op::None, Op::Transpose, 1, dy, weights_.topRows(input_size_), 0, dx);
 }
 
+// x: N×D_in, dy: N×D_out → W updated in place, dx: N×D_in.
+// backward followed by W ← W − ε·dW, without storing dW: dX = dY·W[0:D_in]ᵀ first (from W before
+// the update), then W[0:D_in] ← W[0:D_in] − ε·Xᵀ·dY as one product (α = −ε, β = 1, so W is read
+// and written once instead of dW written, read, and W read and written), and the bias row
+// W[D_in] ← W[D_in] − ε·1ᵀ·dY.
+template <typename Scalar>
+void Dense<Scalar>::backward_sgd(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy,
+                                 MatrixRef<Scalar> dx, bool compute_input_gradient, Scalar learning_rate) {
+  this->check_backward_shapes(x, y, dy, dx, compute_input_gradient);
+  if (compute_input_gradient) gemm<Scalar>(Op::None, Op::Transpose, 1, dy, weights_.topRows(input_size_), 0, dx);
+  gemm<Scalar>(Op::Transpose, Op::None, -learning_rate, x, dy, 1, weights_.topRows(input_size_));
+  if (has_bias_) weights_.row(input_size_) -= learning_rate * dy.colwise().sum();
+}
+
 template class Dense<float>;
 template class Dense<double>;
 

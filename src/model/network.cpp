@@ -1,5 +1,6 @@
 #include "eigennet/model/network.hpp"
 
+#include <cmath>
 #include <sstream>
 
 namespace eigennet {
@@ -79,19 +80,52 @@ ConstMatrixRef<Scalar> Network<Scalar>::forward(ConstMatrixRef<Scalar> x) {
   return output();
 }
 
-// Walks the layers backwards; the first layer skips dL/dX unless asked (it is not needed to
-// train and costs a full GEMM).
 template <typename Scalar>
 void Network<Scalar>::backward(ConstMatrixRef<Scalar> d_output, bool compute_input_gradient) {
   if (batch_ == 0) throw std::logic_error("network: backward() before forward()");
   require_shape(d_output, batch_, output_size(), "network: dL/d(output)");
   const std::size_t last = layers_.size();
   if (d_output.data() != gradients_[last].data()) gradients_[last].topRows(batch_) = d_output;
-  for (std::size_t i = last; i-- > 0;) {
+  backward_layers(compute_input_gradient, nullptr);
+}
+
+// Walks the layers backwards; the first layer skips dL/dX unless asked (it is not needed to
+// train and costs a full GEMM).
+template <typename Scalar>
+void Network<Scalar>::backward_layers(bool compute_input_gradient, const Scalar* sgd_rate) {
+  for (std::size_t i = layers_.size(); i-- > 0;) {
     const bool need_dx = i > 0 || compute_input_gradient;
-    layers_[i]->backward(activations_[i].topRows(batch_), activations_[i + 1].topRows(batch_),
-                         gradients_[i + 1].topRows(batch_), gradients_[i].topRows(batch_), need_dx);
+    auto x = activations_[i].topRows(batch_);
+    auto y = activations_[i + 1].topRows(batch_);
+    auto dy = gradients_[i + 1].topRows(batch_);
+    auto dx = gradients_[i].topRows(batch_);
+    if (sgd_rate)
+      layers_[i]->backward_sgd(x, y, dy, dx, need_dx, *sgd_rate);
+    else
+      layers_[i]->backward(x, y, dy, dx, need_dx);
   }
+}
+
+template <typename Scalar>
+bool Network<Scalar>::has_fused_sgd() const {
+  for (const auto& layer : layers_)
+    if (!layer->has_fused_sgd()) return false;
+  return true;
+}
+
+template <typename Scalar>
+Scalar Network<Scalar>::forward_backward_sgd(ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
+                                             const Loss<Scalar>& loss, Scalar learning_rate) {
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    if (!layers_[i]->has_fused_sgd())
+      throw std::logic_error("network: layer " + std::to_string(i) + " (" + layers_[i]->describe() +
+                             ") has no backward with a fused SGD update; use forward_backward and Sgd::step");
+  ConstMatrixRef<Scalar> out = forward(x);
+  const Scalar value = loss.value_labels(out, labels);
+  if (!std::isfinite(value)) return value;
+  loss.gradient_labels(out, labels, output_gradient());
+  backward_layers(false, &learning_rate);
+  return value;
 }
 
 template <typename Scalar>

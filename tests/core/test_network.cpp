@@ -9,7 +9,9 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <memory>
+#include <string>
 
 #include "eigennet/eigennet.hpp"
 #include "support/malloc_counter.hpp"
@@ -102,6 +104,106 @@ TEST_CASE_TEMPLATE("SGD and momentum reduce the loss on a separable problem", Sc
     }
     CAPTURE(which);
     CHECK(last < Scalar(0.2) * initial);
+  }
+}
+
+// ---- Plain SGD fused into the backward (Network::forward_backward_sgd) ----------------------
+
+namespace {
+
+template <typename Scalar>
+double tolerance() {
+  return std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
+}
+
+// The largest |a − b| / max(1, |b|) over every parameter value of two networks.
+template <typename Scalar>
+double parameter_difference(Network<Scalar>& a, Network<Scalar>& b) {
+  const auto pa = a.parameters(), pb = b.parameters();
+  REQUIRE(pa.size() == pb.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < pa.size(); ++i) {
+    const auto diff = (*pa[i].value - *pb[i].value).array().abs().template cast<double>();
+    const auto scale = pb[i].value->array().abs().template cast<double>().max(1.0);
+    worst = std::max(worst, (diff / scale).maxCoeff());
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("Dense::backward_sgd: dX from W before the update, then W − ε·dW, dW not stored", Scalar, float,
+                   double) {
+  RandomState rng(31);
+  for (bool bias : {true, false}) {
+    CAPTURE(bias);
+    Dense<Scalar> fused(13, 7, bias);
+    rng.fill_normal(fused.weights(), 0, 1);
+    Dense<Scalar> plain = fused;
+    Matrix<Scalar> x(9, 13), dy(9, 7), y(9, 7), dx_fused(9, 13), dx_plain(9, 13);
+    rng.fill_normal(x, 0, 1);
+    rng.fill_normal(dy, 0, 1);
+    fused.forward(x, y);
+    const Scalar lr = Scalar(0.1);
+    fused.backward_sgd(x, y, dy, dx_fused, true, lr);
+    plain.backward(x, y, dy, dx_plain, true);
+    const Matrix<Scalar> expected = plain.weights() - lr * plain.weights_gradient();
+    const double tol = std::is_same_v<Scalar, float> ? 1e-6 : 1e-14;
+    CHECK((dx_fused - dx_plain).cwiseAbs().maxCoeff() <= tol * dx_plain.cwiseAbs().maxCoeff());
+    CHECK((fused.weights() - expected).cwiseAbs().maxCoeff() <= tol * expected.cwiseAbs().maxCoeff());
+    CHECK(fused.weights_gradient().isZero(0));  // not written
+    // Negative control: dX from the updated weights is a different number.
+    Matrix<Scalar> dx_after(9, 13);
+    plain.weights() = expected;
+    plain.backward(x, y, dy, dx_after, true);
+    CHECK((dx_after - dx_plain).cwiseAbs().maxCoeff() > 100 * tol * dx_plain.cwiseAbs().maxCoeff());
+  }
+}
+
+TEST_CASE_TEMPLATE("forward_backward_sgd trains as forward_backward + Sgd::step does; no update on a NaN loss", Scalar,
+                   float, double) {
+  RandomState rng(32);
+  Network<Scalar> fused = small_mlp<Scalar>(rng);
+  fused.template emplace<Tanh<Scalar>>(4);  // parameter-free layers fuse trivially
+  Network<Scalar> plain = fused.clone(), control = fused.clone();
+  CHECK(fused.has_fused_sgd());
+  SoftmaxCrossEntropy<Scalar> loss;
+  const double lr = 0.3;
+  Sgd<Scalar> sgd(plain.parameters(), lr), sgd_control(control.parameters(), lr * 1.001);
+  for (Index rows : {17, 23, 5, 23, 11}) {
+    const RandomBatch<Scalar> b = random_batch<Scalar>(rng, rows, 20, 4);
+    const Scalar fused_loss = fused.forward_backward_sgd(b.x, b.labels, loss, Scalar(lr));
+    const Scalar plain_loss = plain.forward_backward(b.x, b.labels, loss);
+    sgd.step();
+    control.forward_backward(b.x, b.labels, loss);
+    sgd_control.step();
+    CHECK(double(fused_loss) == doctest::Approx(double(plain_loss)).epsilon(tolerance<Scalar>()));
+  }
+  CHECK(parameter_difference(fused, plain) <= tolerance<Scalar>());
+  CHECK(parameter_difference(fused, control) > 10 * tolerance<Scalar>());  // the comparison can fail
+  CHECK(fused.parameters()[0].gradient->isZero(0));                          // no gradient was stored
+
+  // A NaN input: the loss is NaN and nothing is updated.
+  Network<Scalar> before = fused.clone();
+  RandomBatch<Scalar> bad = random_batch<Scalar>(rng, 8, 20, 4);
+  bad.x(3, 5) = std::numeric_limits<Scalar>::quiet_NaN();
+  CHECK(std::isnan(double(fused.forward_backward_sgd(bad.x, bad.labels, loss, Scalar(lr)))));
+  CHECK(parameter_difference(fused, before) == 0);
+}
+
+TEST_CASE("forward_backward_sgd refuses a network with a layer that does not fuse the update, naming it") {
+  Network<float> net;
+  net.emplace<Conv2d<float>>(ImageShape{1, 6, 6}, 2, 3);
+  net.emplace<Dense<float>>(2 * 4 * 4, 3);
+  CHECK_FALSE(net.has_fused_sgd());
+  Matrix<float> x = Matrix<float>::Ones(2, 36);
+  Labels labels = Labels::Zero(2);
+  SoftmaxCrossEntropy<float> loss;
+  try {
+    net.forward_backward_sgd(x, labels, loss, 0.1f);
+    FAIL("no exception");
+  } catch (const std::logic_error& e) {
+    CHECK(std::string(e.what()).find("layer 0 (conv2d") != std::string::npos);
   }
 }
 
@@ -277,10 +379,18 @@ TEST_CASE_TEMPLATE("a training step allocates nothing after the first", Scalar, 
     opt.step();
     return value;
   };
+  // Plain SGD fused into the backward, on labels.
+  Labels labels(40);
+  for (Index n = 0; n < 40; ++n) labels(n) = n % 10;
+  auto fused_step = [&](Index batch) {
+    return net.forward_backward_sgd(x.topRows(batch), labels.head(batch), loss, Scalar(0.01));
+  };
   step(sgd, 40);  // first step: buffers and GEMM packing space come into being
   step(sgd, 17);  // a partial batch: its GEMM shapes are new too
   step(momentum, 40);
   step(adam, 40);
+  fused_step(40);
+  fused_step(17);
 
   Scalar value = 0;
   const long allocated = eigennet_test::allocations_during([&] {
@@ -289,6 +399,8 @@ TEST_CASE_TEMPLATE("a training step allocates nothing after the first", Scalar, 
       value += step(momentum, 40);
       value += step(adam, 40);
       value += step(sgd, 17);
+      value += fused_step(40);
+      value += fused_step(17);
     }
   });
   CHECK(allocated == 0);
@@ -313,11 +425,6 @@ double gradient_difference(Network<Scalar>& a, Network<Scalar>& b) {
     worst = std::max(worst, (diff / scale).maxCoeff());
   }
   return worst;
-}
-
-template <typename Scalar>
-double tolerance() {
-  return std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
 }
 
 }  // namespace

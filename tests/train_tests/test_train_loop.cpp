@@ -191,6 +191,50 @@ TEST_CASE("the optimizer owns its learning rate: default options train at the ra
   }
 }
 
+TEST_CASE("the host loop fuses plain SGD into the backward; the same parameters as backward + Sgd::step") {
+  // Plain SGD on one network of Dense layers runs as Network::forward_backward_sgd (no gradient
+  // stored); any other optimizer, or data_parallel > 1, steps through the gradients.
+  const Blobs train = make_blobs(40, 1);
+  const SoftmaxCrossEntropy<double> loss;
+  FixedBatch fixed(20);
+  IterationOptions o;
+  o.iterations = 6;
+  o.batch_size = 20;
+  o.test_every = 0;
+  Network<double> fused = linear_net(7);
+  Sgd<double> sgd(fused.parameters(), 0.2);
+  train_iterations<double>(fused, loss, sgd, fixed.callable(), {train.x, train.labels}, {}, {}, o);
+  CHECK(fused.parameters()[0].gradient->isZero(0));  // the fused path ran: dW was never stored
+
+  // The same steps by hand, through the gradients.
+  Network<double> by_hand = linear_net(7);
+  Sgd<double> sgd_by_hand(by_hand.parameters(), 0.2);
+  const Matrix<double> x = train.x.topRows(20);
+  const Labels labels = train.labels.head(20);
+  for (int s = 0; s < 6; ++s) {
+    by_hand.forward_backward(x, labels, loss);
+    sgd_by_hand.step();
+  }
+  const auto difference = [&](Network<double>& a) {
+    return (a.parameters()[0].value->array() - by_hand.parameters()[0].value->array()).abs().maxCoeff();
+  };
+  CHECK(difference(fused) < 1e-12);
+  // Negative control: one step fewer is far from it.
+  Network<double> shorter = linear_net(7);
+  Sgd<double> sgd_shorter(shorter.parameters(), 0.2);
+  o.iterations = 5;
+  train_iterations<double>(shorter, loss, sgd_shorter, fixed.callable(), {train.x, train.labels}, {}, {}, o);
+  CHECK(difference(shorter) > 1e-6);
+
+  // Momentum with μ = 0 is the same update through the gradients: they are stored.
+  Network<double> momentum_net = linear_net(7);
+  Momentum<double> momentum(momentum_net.parameters(), 0.2, 0.0);
+  o.iterations = 6;
+  train_iterations<double>(momentum_net, loss, momentum, fixed.callable(), {train.x, train.labels}, {}, {}, o);
+  CHECK_FALSE(momentum_net.parameters()[0].gradient->isZero(0));
+  CHECK(difference(momentum_net) < 1e-12);
+}
+
 TEST_CASE("a learning rate in the options must be positive and finite; the error names the value") {
   const Blobs train = make_blobs(20, 1);
   const SoftmaxCrossEntropy<double> loss;

@@ -216,9 +216,15 @@ int run(const Options& o) {
 
   long step_number = 0;
   Scalar last_loss = 0;
+  // One network: the update fused into the backward's dW products, as the training loops do it
+  // (Network::forward_backward_sgd; it skips the update when the loss is not finite).
+  // Data-parallel: the replicas' gradients are summed first, then Sgd::step.
   auto step = [&](BatchSampler& sampler) {
     batch.gather(data.x, data.labels, sampler.next());
-    last_loss = data_parallel.forward_backward(batch.x(), batch.labels(), loss);
+    if (o.data_parallel)
+      last_loss = data_parallel.forward_backward(batch.x(), batch.labels(), loss);
+    else
+      last_loss = net.forward_backward_sgd(batch.x(), batch.labels(), loss, Scalar(o.learning_rate));
     ++step_number;
     if (!std::isfinite(last_loss)) {
       std::ostringstream message;
@@ -226,7 +232,7 @@ int run(const Options& o) {
               << o.learning_rate << ")";
       throw Diverged(message.str());
     }
-    sgd.step();
+    if (o.data_parallel) sgd.step();
   };
 
   const bool epochs = o.rule == "epochs";

@@ -30,6 +30,10 @@ class Dense final : public Layer<Scalar> {
   void forward(ConstMatrixRef<Scalar> x, MatrixRef<Scalar> y) override;
   void backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy,
                 MatrixRef<Scalar> dx, bool compute_input_gradient) override;
+  // backward with W ← W − ε·dW fused into the dW product (weights_gradient() is not written).
+  void backward_sgd(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy,
+                    MatrixRef<Scalar> dx, bool compute_input_gradient, Scalar learning_rate) override;
+  bool has_fused_sgd() override { return true; }
   ParameterList<Scalar> parameters() override { return {{"W", &weights_, &weights_gradient_}}; }
 
   // (D_in+1)×D_out (bias last row) or D_in×D_out without bias.

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "eigennet/model/parameter.hpp"
@@ -39,6 +40,20 @@ class Layer {
   // X: N×input_size, Y: N×output_size, dY: N×output_size → dX: N×input_size (if asked).
   virtual void backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy,
                         MatrixRef<Scalar> dx, bool compute_input_gradient) = 0;
+
+  // backward with plain SGD fused in: the layer's parameters become θ − ε·dL/dθ (the notebook's
+  // update, W ← W − ε·dW) and dX is computed from θ before the update; the gradient buffers are
+  // then left as they were (dL/dθ is not stored). A layer with parameters overrides it only where
+  // it fuses the update into its backward's products (Dense); has_fused_sgd() says which.
+  // Parameter-free layers: it is backward.
+  virtual void backward_sgd(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> y, ConstMatrixRef<Scalar> dy,
+                            MatrixRef<Scalar> dx, bool compute_input_gradient, Scalar learning_rate) {
+    (void)learning_rate;
+    if (!has_fused_sgd()) throw std::logic_error(describe() + ": no backward with a fused SGD update");
+    backward(x, y, dy, dx, compute_input_gradient);
+  }
+  // True where backward_sgd applies the update: parameter-free layers and those that fuse it.
+  virtual bool has_fused_sgd() { return parameters().empty(); }
 
   // The layer's trainable tensors, named by their short names ("W", "b"); a network prefixes
   // them with the layer's position. Empty for parameter-free layers.

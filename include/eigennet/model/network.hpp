@@ -61,6 +61,17 @@ class Network {
   Scalar forward_backward(ConstMatrixRef<Scalar> x, ConstLabelsRef labels, const Loss<Scalar>& loss,
                           bool compute_input_gradient = false);
 
+  // True when every layer's backward_sgd applies plain SGD itself (Dense and parameter-free
+  // layers), so that forward_backward_sgd can train this network.
+  bool has_fused_sgd() const;
+  // One training step with plain SGD (the notebook's W ← W − ε·dW) fused into the backward:
+  // forward, loss and, when the loss is finite, each layer's backward_sgd (layer.hpp), so no
+  // gradient is stored and read back; returns the loss. The same step as forward_backward then
+  // Sgd::step up to rounding, and no update when the loss is NaN or ±Inf. Throws
+  // std::logic_error naming the layer unless has_fused_sgd().
+  Scalar forward_backward_sgd(ConstMatrixRef<Scalar> x, ConstLabelsRef labels, const Loss<Scalar>& loss,
+                              Scalar learning_rate);
+
   // Views of the last batch: the output, dL/d(output) buffer, and dL/dX.
   ConstMatrixRef<Scalar> output() const;
   MatrixRef<Scalar> output_gradient();
@@ -76,6 +87,8 @@ class Network {
 
  private:
   void begin_batch(Index rows);
+  // The layers' backward from gradients_.back(), last to first; with sgd_rate, their backward_sgd.
+  void backward_layers(bool compute_input_gradient, const Scalar* sgd_rate);
 
   std::vector<LayerPtr<Scalar>> layers_;
   // activations_[0] is the input, activations_[i+1] the output of layer i;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "eigennet/model/parameter.hpp"
@@ -24,6 +25,10 @@ class Optimizer {
   double learning_rate() const { return learning_rate_; }
   // Throws std::invalid_argument naming the value unless lr is positive and finite.
   void set_learning_rate(double lr);
+  // ε when step() is plain SGD, W ← W − ε·dW, with no state of its own, so that a training step
+  // may fuse the update into the backward (Network::forward_backward_sgd) instead of calling
+  // step(); empty for every other optimizer.
+  virtual std::optional<double> plain_sgd_rate() const { return std::nullopt; }
 
  protected:
   explicit Optimizer(double learning_rate) { set_learning_rate(learning_rate); }
@@ -38,6 +43,7 @@ class Sgd final : public Optimizer<Scalar> {
  public:
   Sgd(ParameterList<Scalar> parameters, double learning_rate);
   void step() override;
+  std::optional<double> plain_sgd_rate() const override { return this->learning_rate(); }
 
  private:
   ParameterList<Scalar> parameters_;

@@ -135,8 +135,13 @@ class SynchronousStepper : public Stepper<Scalar> {
   // optimizer: borrowed, it must outlive the stepper.
   explicit SynchronousStepper(Optimizer<Scalar>& optimizer) : optimizer_(optimizer) {}
   // The end of every step(): keeps its result and updates the parameters unless this step's or
-  // an earlier step's loss is not finite.
-  void finish_step(const StepResult& result);
+  // an earlier step's loss is not finite, or the step already did (fused_update).
+  void finish_step(const StepResult& result, bool fused_update = false);
+  // ε where the optimizer is plain SGD and no loss has diverged, so that the step may fuse the
+  // update into its backward (Network::forward_backward_sgd, which skips it for a NaN loss).
+  std::optional<double> fused_sgd_rate() const {
+    return diverged_ ? std::nullopt : optimizer_.plain_sgd_rate();
+  }
 
  private:
   Optimizer<Scalar>& optimizer_;
