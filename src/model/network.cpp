@@ -68,13 +68,21 @@ void Network<Scalar>::begin_batch(Index rows) {
   batch_ = rows;
 }
 
+template <typename Scalar>
+MatrixRef<Scalar> Network<Scalar>::input_buffer(Index rows) {
+  if (layers_.empty()) throw std::logic_error("network: input_buffer() with no layers");
+  begin_batch(rows);
+  return activations_[0].topRows(rows);
+}
+
 // x: N×D_in → N×D_out. Each layer reads the rows [0, N) of its input buffer.
 template <typename Scalar>
 ConstMatrixRef<Scalar> Network<Scalar>::forward(ConstMatrixRef<Scalar> x) {
   if (layers_.empty()) throw std::logic_error("network: forward() with no layers");
   require_cols(x, input_size(), "network: input X");
   begin_batch(x.rows());
-  activations_[0].topRows(batch_) = x;
+  if (x.data() != activations_[0].data() || x.outerStride() != activations_[0].outerStride())
+    activations_[0].topRows(batch_) = x;
   for (std::size_t i = 0; i < layers_.size(); ++i)
     layers_[i]->forward(activations_[i].topRows(batch_), activations_[i + 1].topRows(batch_));
   return output();

@@ -88,7 +88,7 @@ void DistributedStepper<Scalar>::step(const std::vector<Index>& indices) {
   Scalar* out = buffer_.data();
   Scalar block_loss = 0, right = 0;
   if (count > 0) {
-    gather_batch(train_, indices, begin, count, block_x_, block_labels_);
+    gather_batch<Scalar>(train_, indices, begin, count, block_x_, block_labels_);
     block_loss = network_.forward_backward(block_x_.topRows(count), block_labels_.head(count), loss_);
     right = Scalar(std::llround(accuracy<Scalar>(network_.output(), block_labels_.head(count)) * double(count)));
     for (const auto& p : parameters_) {

@@ -57,7 +57,7 @@ void copy_rows(const ConstMatrixRef<Scalar>& x, const Index* indices, Index coun
 // indices[begin, begin + count) → rows 0..count−1 of x (count×D) and labels (count).
 template <typename Scalar>
 void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
-                  Matrix<Scalar>& x, Labels& labels) {
+                  MatrixRef<Scalar> x, Labels& labels) {
   const Index* batch = indices.data() + begin;
   copy_rows<Scalar>(*data.x, batch, count, x.topRows(count));
   for (Index r = 0; r < count; ++r) labels(r) = (*data.labels)(batch[r]);
@@ -109,21 +109,24 @@ class HostStepper final : public SynchronousStepper<Scalar> {
               const BatchTransform<Scalar>& transform)
       : SynchronousStepper<Scalar>(optimizer), loss_(loss), train_(train), transform_(transform),
         parallel_(net, data_parallel), fusable_(data_parallel <= 1 && net.has_fused_sgd()),
-        batch_x_(batch_size, net.input_size()), batch_labels_(batch_size) {}
+        batch_x_(parallel_.threads() > 1 ? batch_size : 0, net.input_size()), batch_labels_(batch_size) {}
 
   // Gathers the batch's rows (indices checked by the loop), forward, loss, backward, and the
   // update unless the loss is not finite.
   void step(const std::vector<Index>& indices) override {
     const Index n = static_cast<Index>(indices.size());
-    gather_batch(train_, indices, 0, n, batch_x_, batch_labels_);
-    if (transform_) transform_(batch_x_.topRows(n));
+    // One network: the rows go straight into its input buffer, which its forward reads in place.
+    MatrixRef<Scalar> x =
+        parallel_.threads() == 1 ? parallel_.network().input_buffer(n) : MatrixRef<Scalar>(batch_x_.topRows(n));
+    gather_batch<Scalar>(train_, indices, 0, n, x, batch_labels_);
+    if (transform_) transform_(x);
     StepResult result;
     const std::optional<double> fused_rate = fusable_ ? this->fused_sgd_rate() : std::nullopt;
     if (fused_rate)
-      result.loss = double(parallel_.network().forward_backward_sgd(batch_x_.topRows(n), batch_labels_.head(n), loss_,
-                                                                     Scalar(*fused_rate)));
+      result.loss =
+          double(parallel_.network().forward_backward_sgd(x, batch_labels_.head(n), loss_, Scalar(*fused_rate)));
     else
-      result.loss = double(parallel_.forward_backward(batch_x_.topRows(n), batch_labels_.head(n), loss_));
+      result.loss = double(parallel_.forward_backward(x, batch_labels_.head(n), loss_));
     result.accuracy =
         accuracy<Scalar>(fused_rate ? parallel_.network().output() : parallel_.output(), batch_labels_.head(n));
     result.rows = n;
@@ -136,7 +139,7 @@ class HostStepper final : public SynchronousStepper<Scalar> {
   const BatchTransform<Scalar>& transform_;
   DataParallel<Scalar> parallel_;  // one thread: the network's own forward_backward
   bool fusable_;                   // one network whose layers all fuse plain SGD
-  Matrix<Scalar> batch_x_;
+  Matrix<Scalar> batch_x_;  // the gathered batch for DataParallel's replicas (empty with one network)
   Labels batch_labels_;
 };
 
@@ -355,10 +358,10 @@ template class SynchronousStepper<float>;
 template class SynchronousStepper<double>;
 template void copy_rows<float>(const ConstMatrixRef<float>&, const Index*, Index, MatrixRef<float>);
 template void copy_rows<double>(const ConstMatrixRef<double>&, const Index*, Index, MatrixRef<double>);
-template void gather_batch<float>(const LabeledData<float>&, const std::vector<Index>&, Index, Index, Matrix<float>&,
+template void gather_batch<float>(const LabeledData<float>&, const std::vector<Index>&, Index, Index, MatrixRef<float>,
                                   Labels&);
 template void gather_batch<double>(const LabeledData<double>&, const std::vector<Index>&, Index, Index,
-                                   Matrix<double>&, Labels&);
+                                   MatrixRef<double>, Labels&);
 template double accuracy<float>(ConstMatrixRef<float>, ConstLabelsRef);
 template double accuracy<double>(ConstMatrixRef<double>, ConstLabelsRef);
 template Evaluation evaluate<float>(Network<float>&, const LabeledData<float>&, Index, const Loss<float>*,

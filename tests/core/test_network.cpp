@@ -191,6 +191,28 @@ TEST_CASE_TEMPLATE("forward_backward_sgd trains as forward_backward + Sgd::step 
   CHECK(parameter_difference(fused, before) == 0);
 }
 
+TEST_CASE("a batch gathered into input_buffer trains as a batch passed from outside (partial, grown buffers)") {
+  RandomState rng(33);
+  Network<double> in_place = small_mlp<double>(rng);
+  Network<double> outside = in_place.clone();
+  in_place.reserve(8);
+  SoftmaxCrossEntropy<double> loss;
+  for (Index rows : {8, 3, 12, 8}) {  // 12 grows the buffers
+    CAPTURE(rows);
+    const RandomBatch<double> b = random_batch<double>(rng, rows, 20, 4);
+    MatrixRef<double> x = in_place.input_buffer(rows);
+    REQUIRE(x.rows() == rows);
+    x = b.x;
+    const double a = in_place.forward_backward_sgd(x, b.labels, loss, 0.1);
+    const double c = outside.forward_backward_sgd(b.x, b.labels, loss, 0.1);
+    CHECK(a == c);
+    CHECK(in_place.output() == outside.output());
+    CHECK(in_place.input_buffer(rows) == b.x);  // the network read it where it lay, and left it
+  }
+  CHECK(parameter_difference(in_place, outside) == 0);
+  CHECK_THROWS_AS(in_place.input_buffer(0), std::invalid_argument);
+}
+
 TEST_CASE("forward_backward_sgd refuses a network with a layer that does not fuse the update, naming it") {
   Network<float> net;
   net.emplace<Conv2d<float>>(ImageShape{1, 6, 6}, 2, 3);

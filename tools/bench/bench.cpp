@@ -216,15 +216,22 @@ int run(const Options& o) {
 
   long step_number = 0;
   Scalar last_loss = 0;
-  // One network: the update fused into the backward's dW products, as the training loops do it
+  // As the training loops do it (train.cpp's HostStepper). One network: the rows gathered
+  // straight into its input buffer, the update fused into the backward's dW products
   // (Network::forward_backward_sgd; it skips the update when the loss is not finite).
   // Data-parallel: the replicas' gradients are summed first, then Sgd::step.
+  Labels labels(o.batch);
   auto step = [&](BatchSampler& sampler) {
-    batch.gather(data.x, data.labels, sampler.next());
-    if (o.data_parallel)
+    const std::vector<Index>& indices = sampler.next();
+    if (o.data_parallel) {
+      batch.gather(data.x, data.labels, indices);
       last_loss = data_parallel.forward_backward(batch.x(), batch.labels(), loss);
-    else
-      last_loss = net.forward_backward_sgd(batch.x(), batch.labels(), loss, Scalar(o.learning_rate));
+    } else {
+      MatrixRef<Scalar> x = net.input_buffer(Index(indices.size()));
+      gather_rows<Scalar>(data.x, indices, x);
+      gather_labels(data.labels, indices, labels);
+      last_loss = net.forward_backward_sgd(x, labels.head(x.rows()), loss, Scalar(o.learning_rate));
+    }
     ++step_number;
     if (!std::isfinite(last_loss)) {
       std::ostringstream message;

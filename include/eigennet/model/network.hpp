@@ -48,8 +48,14 @@ class Network {
   Index reserved_batch() const { return max_batch_; }
 
   // x: N×input_size → the output N×output_size (a view into the network's buffer, valid
-  // until the next forward).
+  // until the next forward). X is copied into the network's input buffer (backward reads it
+  // there), unless it is that buffer (input_buffer).
   ConstMatrixRef<Scalar> forward(ConstMatrixRef<Scalar> x);
+
+  // The network's input buffer for a batch of `rows` rows (grown if needed, so call it before
+  // filling). A batch gathered straight into it is not copied again: forward and the
+  // forward_backward calls read it where it lies.
+  MatrixRef<Scalar> input_buffer(Index rows);
 
   // d_output: N×output_size, dL/d(output) of the last forward's batch. Overwrites every
   // parameter gradient; with compute_input_gradient, dL/dX is then in input_gradient().

@@ -189,10 +189,11 @@ template <typename Scalar>
 void copy_rows(const ConstMatrixRef<Scalar>& x, const Index* indices, Index count, MatrixRef<Scalar> out);
 
 // Copies the samples at indices[begin, begin + count) (indices checked by the loops) into rows
-// 0..count−1 of x and labels, which hold at least count rows (sized once, for the largest batch).
+// 0..count−1 of x and labels, which hold at least count rows (sized once, for the largest batch,
+// or a network's input_buffer).
 template <typename Scalar>
 void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
-                  Matrix<Scalar>& x, Labels& labels);
+                  MatrixRef<Scalar> x, Labels& labels);
 
 // Row-wise arg-max of scores (N×K; logits, probabilities or log-probabilities alike) compared
 // with labels (N): the fraction right. Ties go to the first maximum (numpy's argmax).
