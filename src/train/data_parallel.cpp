@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "eigennet/train/train.hpp"
 #include "gemm/parallel_for.hpp"
 
 namespace eigennet {
@@ -106,6 +107,18 @@ Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstMat
   require_shape(target, x.rows(), network_.output_size(), "data-parallel: target");
   return step(x.rows(), loss, [&](Network<Scalar>& net, Index begin, Index count) {
     return net.forward_backward(x.middleRows(begin, count), target.middleRows(begin, count), loss);
+  });
+}
+
+template <typename Scalar>
+Scalar DataParallel<Scalar>::forward_backward_rows(ConstMatrixRef<Scalar> set, const Index* indices, Index rows,
+                                                   ConstLabelsRef labels, const Loss<Scalar>& loss) {
+  check_input(set);
+  require_labels(labels.size(), rows, "data-parallel");
+  return step(rows, loss, [&](Network<Scalar>& net, Index begin, Index count) {
+    MatrixRef<Scalar> x = net.input_buffer(count);
+    copy_rows<Scalar>(set, indices + begin, count, x);
+    return net.forward_backward(x, labels.segment(begin, count), loss);
   });
 }
 

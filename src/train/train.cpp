@@ -58,8 +58,14 @@ void copy_rows(const ConstMatrixRef<Scalar>& x, const Index* indices, Index coun
 template <typename Scalar>
 void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
                   MatrixRef<Scalar> x, Labels& labels) {
+  copy_rows<Scalar>(*data.x, indices.data() + begin, count, x.topRows(count));
+  gather_batch_labels(data, indices, begin, count, labels);
+}
+
+template <typename Scalar>
+void gather_batch_labels(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
+                   Labels& labels) {
   const Index* batch = indices.data() + begin;
-  copy_rows<Scalar>(*data.x, batch, count, x.topRows(count));
   for (Index r = 0; r < count; ++r) labels(r) = (*data.labels)(batch[r]);
 }
 
@@ -109,24 +115,31 @@ class HostStepper final : public SynchronousStepper<Scalar> {
               const BatchTransform<Scalar>& transform)
       : SynchronousStepper<Scalar>(optimizer), loss_(loss), train_(train), transform_(transform),
         parallel_(net, data_parallel), fusable_(data_parallel <= 1 && net.has_fused_sgd()),
-        batch_x_(parallel_.threads() > 1 ? batch_size : 0, net.input_size()), batch_labels_(batch_size) {}
+        batch_x_(parallel_.threads() > 1 && transform ? batch_size : 0, net.input_size()), batch_labels_(batch_size) {}
 
   // Gathers the batch's rows (indices checked by the loop), forward, loss, backward, and the
   // update unless the loss is not finite.
   void step(const std::vector<Index>& indices) override {
     const Index n = static_cast<Index>(indices.size());
-    // One network: the rows go straight into its input buffer, which its forward reads in place.
-    MatrixRef<Scalar> x =
-        parallel_.threads() == 1 ? parallel_.network().input_buffer(n) : MatrixRef<Scalar>(batch_x_.topRows(n));
-    gather_batch<Scalar>(train_, indices, 0, n, x, batch_labels_);
-    if (transform_) transform_(x);
     StepResult result;
     const std::optional<double> fused_rate = fusable_ ? this->fused_sgd_rate() : std::nullopt;
-    if (fused_rate)
+    if (parallel_.threads() > 1 && !transform_) {
+      // Replicas: each thread gathers its block's rows into its replica's input buffer.
+      gather_batch_labels(train_, indices, 0, n, batch_labels_);
       result.loss =
-          double(parallel_.network().forward_backward_sgd(x, batch_labels_.head(n), loss_, Scalar(*fused_rate)));
-    else
-      result.loss = double(parallel_.forward_backward(x, batch_labels_.head(n), loss_));
+          double(parallel_.forward_backward_rows(*train_.x, indices.data(), n, batch_labels_.head(n), loss_));
+    } else {
+      // One network: the rows go straight into its input buffer, which its forward reads in place.
+      MatrixRef<Scalar> x =
+          parallel_.threads() == 1 ? parallel_.network().input_buffer(n) : MatrixRef<Scalar>(batch_x_.topRows(n));
+      gather_batch<Scalar>(train_, indices, 0, n, x, batch_labels_);
+      if (transform_) transform_(x);
+      if (fused_rate)
+        result.loss =
+            double(parallel_.network().forward_backward_sgd(x, batch_labels_.head(n), loss_, Scalar(*fused_rate)));
+      else
+        result.loss = double(parallel_.forward_backward(x, batch_labels_.head(n), loss_));
+    }
     result.accuracy =
         accuracy<Scalar>(fused_rate ? parallel_.network().output() : parallel_.output(), batch_labels_.head(n));
     result.rows = n;
@@ -139,7 +152,7 @@ class HostStepper final : public SynchronousStepper<Scalar> {
   const BatchTransform<Scalar>& transform_;
   DataParallel<Scalar> parallel_;  // one thread: the network's own forward_backward
   bool fusable_;                   // one network whose layers all fuse plain SGD
-  Matrix<Scalar> batch_x_;  // the gathered batch for DataParallel's replicas (empty with one network)
+  Matrix<Scalar> batch_x_;  // the gathered batch to transform before DataParallel's replicas take it
   Labels batch_labels_;
 };
 
@@ -362,6 +375,8 @@ template void gather_batch<float>(const LabeledData<float>&, const std::vector<I
                                   Labels&);
 template void gather_batch<double>(const LabeledData<double>&, const std::vector<Index>&, Index, Index,
                                    MatrixRef<double>, Labels&);
+template void gather_batch_labels<float>(const LabeledData<float>&, const std::vector<Index>&, Index, Index, Labels&);
+template void gather_batch_labels<double>(const LabeledData<double>&, const std::vector<Index>&, Index, Index, Labels&);
 template double accuracy<float>(ConstMatrixRef<float>, ConstLabelsRef);
 template double accuracy<double>(ConstMatrixRef<double>, ConstLabelsRef);
 template Evaluation evaluate<float>(Network<float>&, const LabeledData<float>&, Index, const Loss<float>*,

@@ -511,6 +511,38 @@ TEST_CASE("data-parallel training follows the single network step for step (repl
   CHECK(last < first);  // it trained
 }
 
+TEST_CASE_TEMPLATE("data-parallel on rows of a set (each thread gathers its block) equals the gathered batch's step",
+                   Scalar, float, double) {
+  RandomState rng(34);
+  Network<Scalar> net = small_mlp<Scalar>(rng);
+  Network<Scalar> reference_net = net.clone();
+  const RandomBatch<Scalar> set = random_batch<Scalar>(rng, 50, 20, 4);
+  std::vector<Index> indices = {7, 3, 49, 0, 21, 21, 8, 30, 12, 44, 5};  // a repeat too
+  const Index rows = Index(indices.size());
+  Matrix<Scalar> x(rows, 20);
+  Labels labels(rows);
+  for (Index r = 0; r < rows; ++r) {
+    x.row(r) = set.x.row(indices[std::size_t(r)]);
+    labels(r) = set.labels(indices[std::size_t(r)]);
+  }
+  SoftmaxCrossEntropy<Scalar> loss;
+  for (int threads : {2, 3}) {
+    CAPTURE(threads);
+    DataParallel<Scalar> dp(net, threads), reference(reference_net, threads);
+    const Scalar a = dp.forward_backward_rows(set.x, indices.data(), rows, labels, loss);
+    const Scalar b = reference.forward_backward(x, labels, loss);
+    CHECK(a == b);
+    CHECK(dp.output() == reference.output());
+    CHECK(gradient_difference(net, reference_net) == 0);
+  }
+  // Negative control: other rows give other gradients.
+  DataParallel<Scalar> dp(net, 2), reference(reference_net, 2);
+  std::swap(indices[0], indices[10]);
+  dp.forward_backward_rows(set.x, indices.data(), rows, labels, loss);
+  reference.forward_backward(x, labels, loss);
+  CHECK(gradient_difference(net, reference_net) > 0);
+}
+
 TEST_CASE("data-parallel: a wrong block weighting is caught (negative control of the comparison)") {
   // Summing the blocks' mean-loss gradients without their n_t/N weights doubles the gradient
   // for two equal blocks: the comparison used above must see that.
@@ -564,17 +596,26 @@ TEST_CASE_TEMPLATE("a data-parallel training step allocates nothing after the fi
   const Labels& labels = data.labels;
   SoftmaxCrossEntropy<Scalar> loss;
   Sgd<Scalar> sgd(net.parameters(), 0.01);
+  std::vector<Index> rows(100);  // rows of x picked in another order, for forward_backward_rows
+  for (Index r = 0; r < 100; ++r) rows[std::size_t(r)] = (r * 37) % 100;
   auto step = [&](Index batch) {
     const Scalar value = dp.forward_backward(x.topRows(batch), labels.head(batch), loss);
     sgd.step();
     return value;
   };
+  auto step_rows = [&](Index batch) {
+    const Scalar value = dp.forward_backward_rows(x, rows.data(), batch, labels.head(batch), loss);
+    sgd.step();
+    return value;
+  };
   step(100);  // first steps: replica buffers, packing space, the OpenMP team
   step(37);
+  step_rows(100);
+  step_rows(37);
 
   Scalar value = 0;
   const long allocated = eigennet_test::allocations_during([&] {
-    for (int i = 0; i < 5; ++i) value += step(100) + step(37);
+    for (int i = 0; i < 5; ++i) value += step(100) + step(37) + step_rows(100) + step_rows(37);
   });
   CHECK(allocated == 0);
   CHECK(std::isfinite(double(value)));

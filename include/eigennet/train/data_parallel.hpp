@@ -57,6 +57,13 @@ class DataParallel {
   Scalar forward_backward(ConstMatrixRef<Scalar> x, ConstLabelsRef labels, const Loss<Scalar>& loss);
   Scalar forward_backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target, const Loss<Scalar>& loss);
 
+  // The same step on rows of a training set: x = set.row(indices[i]) for i < rows, whose labels
+  // (rows of them, already gathered) are given. Each thread gathers its own block's rows straight
+  // into its replica's input buffer (Network::input_buffer), so the batch is gathered by every
+  // thread at once and not copied again. The indices must be valid rows of set.
+  Scalar forward_backward_rows(ConstMatrixRef<Scalar> set, const Index* indices, Index rows, ConstLabelsRef labels,
+                               const Loss<Scalar>& loss);
+
   // The last step's network output for the whole batch (N×output_size), gathered from the
   // blocks (e.g. for the batch's accuracy).
   ConstMatrixRef<Scalar> output() const { return output_.topRows(rows_); }
