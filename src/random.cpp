@@ -203,12 +203,17 @@ std::uint64_t RandomState::random_interval(std::uint64_t max) {
 
 // numpy: RandomState.permutation(n) for an integer n: arr = np.arange(n); shuffle(arr).
 std::vector<Index> RandomState::permutation(Index n) {
+  std::vector<Index> values;
+  permutation(n, values);
+  return values;
+}
+
+void RandomState::permutation(Index n, std::vector<Index>& out) {
   if (n < 0)
     throw std::invalid_argument("RandomState::permutation: negative length " + std::to_string(n));
-  std::vector<Index> values(static_cast<std::size_t>(n));
-  std::iota(values.begin(), values.end(), Index{0});
-  shuffle(values);
-  return values;
+  out.resize(static_cast<std::size_t>(n));
+  std::iota(out.begin(), out.end(), Index{0});
+  shuffle(out);
 }
 
 }  // namespace eigennet

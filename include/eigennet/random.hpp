@@ -54,6 +54,8 @@ class RandomState {
 
   // numpy: permutation(n) (legacy: arange(n) then shuffle). n < 0: std::invalid_argument.
   std::vector<Index> permutation(Index n);
+  // The same draws into `out` (resized to n: no allocation once it holds n entries).
+  void permutation(Index n, std::vector<Index>& out);
 
   // numpy: shuffle(x) for a 1-D sequence (legacy Fisher–Yates from the end).
   template <typename T>

@@ -50,7 +50,7 @@ const std::vector<Index>& BatchSampler::next() {
       break;
     case BatchRule::ShuffledEpochs: {
       if (position_ == n_) {
-        permutation_ = rng_->permutation(n_);
+        rng_->permutation(n_, permutation_);  // into the same storage: no allocation
         position_ = 0;
         ++epoch_;
       }

@@ -106,6 +106,31 @@ TEST_CASE_TEMPLATE("train_epochs allocates nothing after the first step (with pe
   CHECK(recorder.growth(17, 48) == 0);  // steps 18..48: epochs 2 and 3, with the passes after epoch 2
 }
 
+TEST_CASE_TEMPLATE("train_epochs on BatchSampler's shuffled epochs, plain SGD (fused), allocates nothing after epoch 1",
+                   Scalar, float, double) {
+  // Every epoch draws a new permutation into the sampler's storage; plain SGD runs fused into the
+  // backward, on batches gathered into the network's input buffer.
+  Problem<Scalar> p;
+  const SoftmaxCrossEntropy<Scalar> loss;
+  Sgd<Scalar> sgd(p.net.parameters(), 0.01);
+  RandomState rng(43);
+  BatchSampler sampler(500, 32, BatchRule::ShuffledEpochs, rng);  // 16 batches, the last of 20
+  Recorder recorder;
+  TrainingHooks<Scalar> hooks;
+  hooks.observer = recorder.observer();
+  EpochOptions o;
+  o.epochs = 3;
+  o.batches_per_epoch = sampler.batches_per_epoch();
+  o.batch_size = 32;
+  const TrainingHistory h =
+      train_epochs<Scalar>(p.net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); },
+                           {p.train_x, p.train_labels}, {}, {p.test_x, p.test_labels}, o, hooks);
+  REQUIRE(recorder.after_step.size() == 48);
+  CHECK(h.test_accuracy.size() == 3);
+  CHECK(p.net.parameters()[0].gradient->isZero(0));  // the fused step ran (no gradient stored)
+  CHECK(recorder.growth(17, 48) == 0);  // steps 18..48: epochs 2 and 3, two permutations, the passes
+}
+
 TEST_CASE("negative control: the counter sees an allocation inside a step") {
   Problem<double> p;
   const SoftmaxCrossEntropy<double> loss;
