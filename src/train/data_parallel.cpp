@@ -1,6 +1,7 @@
 #include "eigennet/train/data_parallel.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -29,7 +30,8 @@ DataParallel<Scalar>::DataParallel(Network<Scalar>& network, int threads) : netw
 // on `net` and returns that block's loss.
 template <typename Scalar>
 template <typename Step>
-Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const Step& replica_step) {
+Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const Step& replica_step,
+                                  std::optional<Scalar> sgd_rate) {
   if (rows <= 0) throw std::invalid_argument("data-parallel: empty batch (0 rows)");
   if (output_.rows() < rows) output_.resize(rows, network_.output_size());  // the largest batch, once
   rows_ = rows;
@@ -57,7 +59,17 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
       errors_[static_cast<std::size_t>(t)] = std::current_exception();
     }
   };
-  // Thread t sums the slice t of every tensor: dθ = Σ_r w_r dθ_r into the network's gradient.
+  // One block per thread.
+  parallel_for(threads_, threads_, [&](Index t, int) { run_block(static_cast<int>(t)); });
+  for (const auto& error : errors_)
+    if (error) std::rethrow_exception(error);
+  Scalar total = 0;
+  for (int t = 0; t < threads_; ++t)
+    if (block_rows(t, rows) > 0) total += weight(t) * block_losses_[static_cast<std::size_t>(t)];
+  const bool update = sgd_rate.has_value() && std::isfinite(total);
+
+  // Thread t sums the slice t of every tensor: dθ = Σ_r w_r dθ_r into the network's gradient,
+  // and with the fused update, θ ← θ − ε·dθ on that slice while it is in cache.
   const auto reduce_slice = [&](int t) {
     for (std::size_t p = 0; p < parameters_[0].size(); ++p) {
       Matrix<Scalar>& sum = *parameters_[0][p].gradient;
@@ -70,18 +82,13 @@ Scalar DataParallel<Scalar>::step(Index rows, const Loss<Scalar>& loss, const St
         const Matrix<Scalar>& part = *parameters_[static_cast<std::size_t>(r)][p].gradient;
         out += weight(r) * Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(part.data() + begin, end - begin);
       }
+      if (update)
+        Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(parameters_[0][p].value->data() + begin, end - begin) -=
+            *sgd_rate * out;
     }
   };
-
-  // One block per thread; once every block has its gradient, one slice of the sum per thread.
-  parallel_for(threads_, threads_, [&](Index t, int) { run_block(static_cast<int>(t)); });
-  for (const auto& error : errors_)
-    if (error) std::rethrow_exception(error);
-  if (threads_ > 1) parallel_for(threads_, threads_, [&](Index t, int) { reduce_slice(static_cast<int>(t)); });
-
-  Scalar total = 0;
-  for (int t = 0; t < threads_; ++t)
-    if (block_rows(t, rows) > 0) total += weight(t) * block_losses_[static_cast<std::size_t>(t)];
+  // Once every block has its gradient, one slice of the sum per thread.
+  if (threads_ > 1 || update) parallel_for(threads_, threads_, [&](Index t, int) { reduce_slice(static_cast<int>(t)); });
   return total;
 }
 
@@ -112,14 +119,18 @@ Scalar DataParallel<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstMat
 
 template <typename Scalar>
 Scalar DataParallel<Scalar>::forward_backward_rows(ConstMatrixRef<Scalar> set, const Index* indices, Index rows,
-                                                   ConstLabelsRef labels, const Loss<Scalar>& loss) {
+                                                   ConstLabelsRef labels, const Loss<Scalar>& loss,
+                                                   std::optional<Scalar> sgd_rate) {
   check_input(set);
   require_labels(labels.size(), rows, "data-parallel");
-  return step(rows, loss, [&](Network<Scalar>& net, Index begin, Index count) {
-    MatrixRef<Scalar> x = net.input_buffer(count);
-    copy_rows<Scalar>(set, indices + begin, count, x);
-    return net.forward_backward(x, labels.segment(begin, count), loss);
-  });
+  return step(
+      rows, loss,
+      [&](Network<Scalar>& net, Index begin, Index count) {
+        MatrixRef<Scalar> x = net.input_buffer(count);
+        copy_rows<Scalar>(set, indices + begin, count, x);
+        return net.forward_backward(x, labels.segment(begin, count), loss);
+      },
+      sgd_rate);
 }
 
 template class DataParallel<float>;

@@ -114,9 +114,9 @@ Evaluation evaluate_with(Network<Scalar>& net, const LabeledData<Scalar>& data, 
 }
 
 // The default stepper: the network's own step on this thread (or DataParallel's replicas) and
-// the optimizer's update, done before step() returns. Plain SGD on one network of layers that
-// fuse it (MLPs) runs as forward_backward_sgd: the update is written by the dW products
-// themselves (W1 of the notebook: ~7% of a step saved).
+// the optimizer's update, done before step() returns. Plain SGD is fused: on one network of
+// layers that take it (MLPs), forward_backward_sgd writes the update from the dW products
+// themselves (W1 of the notebook: ~6% of a step saved); on replicas, the gradient sum applies it.
 template <typename Scalar>
 class HostStepper final : public SynchronousStepper<Scalar> {
  public:
@@ -124,36 +124,45 @@ class HostStepper final : public SynchronousStepper<Scalar> {
               const LabeledData<Scalar>& train, Index batch_size, int data_parallel,
               const BatchTransform<Scalar>& transform)
       : SynchronousStepper<Scalar>(optimizer), loss_(loss), train_(train), transform_(transform),
-        parallel_(net, data_parallel), fusable_(data_parallel <= 1 && net.has_fused_sgd()),
+        parallel_(net, data_parallel), fusable_(net.has_fused_sgd()),
         batch_x_(parallel_.threads() > 1 && transform ? batch_size : 0, net.input_size()), batch_labels_(batch_size) {}
 
   // Gathers the batch's rows (indices checked by the loop), forward, loss, backward, and the
   // update unless the loss is not finite.
   void step(const std::vector<Index>& indices) override {
     const Index n = static_cast<Index>(indices.size());
+    const std::optional<double> rate = this->fused_sgd_rate();  // plain SGD, no divergence yet
+    const auto labels = batch_labels_.head(n);
     StepResult result;
-    const std::optional<double> fused_rate = fusable_ ? this->fused_sgd_rate() : std::nullopt;
-    if (parallel_.threads() > 1 && !transform_) {
-      // Replicas: each thread gathers its block's rows into its replica's input buffer.
-      gather_batch_labels(train_, indices, 0, n, batch_labels_);
-      result.loss =
-          double(parallel_.forward_backward_rows(*train_.x, indices.data(), n, batch_labels_.head(n), loss_));
-    } else {
-      // One network: the rows go straight into its input buffer, which its forward reads in place.
-      MatrixRef<Scalar> x =
-          parallel_.threads() == 1 ? parallel_.network().input_buffer(n) : MatrixRef<Scalar>(batch_x_.topRows(n));
+    bool fused = false;
+    if (parallel_.threads() == 1) {
+      // One network: the rows go straight into its input buffer, which its forward reads in
+      // place; plain SGD is fused into the backward where every layer can take it.
+      Network<Scalar>& net = parallel_.network();
+      MatrixRef<Scalar> x = net.input_buffer(n);
       gather_batch<Scalar>(train_, indices, 0, n, x, batch_labels_);
       if (transform_) transform_(x);
-      if (fused_rate)
-        result.loss =
-            double(parallel_.network().forward_backward_sgd(x, batch_labels_.head(n), loss_, Scalar(*fused_rate)));
-      else
-        result.loss = double(parallel_.forward_backward(x, batch_labels_.head(n), loss_));
+      fused = rate && fusable_;
+      result.loss = double(fused ? net.forward_backward_sgd(x, labels, loss_, Scalar(*rate))
+                                 : net.forward_backward(x, labels, loss_));
+      result.accuracy = accuracy<Scalar>(net.output(), labels);
+    } else if (!transform_) {
+      // Replicas: each thread gathers its block's rows into its replica's input buffer; plain
+      // SGD is fused into the gradient sum.
+      gather_batch_labels(train_, indices, 0, n, batch_labels_);
+      fused = rate.has_value();
+      const std::optional<Scalar> sgd_rate = fused ? std::optional<Scalar>(Scalar(*rate)) : std::nullopt;
+      result.loss = double(parallel_.forward_backward_rows(*train_.x, indices.data(), n, labels, loss_, sgd_rate));
+      result.accuracy = accuracy<Scalar>(parallel_.output(), labels);
+    } else {
+      // Replicas on a transformed batch: gathered and transformed whole first.
+      gather_batch<Scalar>(train_, indices, 0, n, batch_x_, batch_labels_);
+      transform_(batch_x_.topRows(n));
+      result.loss = double(parallel_.forward_backward(batch_x_.topRows(n), labels, loss_));
+      result.accuracy = accuracy<Scalar>(parallel_.output(), labels);
     }
-    result.accuracy =
-        accuracy<Scalar>(fused_rate ? parallel_.network().output() : parallel_.output(), batch_labels_.head(n));
     result.rows = n;
-    this->finish_step(result, fused_rate.has_value());
+    this->finish_step(result, fused);
   }
 
  private:
@@ -161,7 +170,7 @@ class HostStepper final : public SynchronousStepper<Scalar> {
   const LabeledData<Scalar>& train_;
   const BatchTransform<Scalar>& transform_;
   DataParallel<Scalar> parallel_;  // one thread: the network's own forward_backward
-  bool fusable_;                   // one network whose layers all fuse plain SGD
+  bool fusable_;                   // every layer fuses plain SGD into its backward
   Matrix<Scalar> batch_x_;  // the gathered batch to transform before DataParallel's replicas take it
   Labels batch_labels_;
 };

@@ -543,6 +543,47 @@ TEST_CASE_TEMPLATE("data-parallel on rows of a set (each thread gathers its bloc
   CHECK(gradient_difference(net, reference_net) > 0);
 }
 
+TEST_CASE_TEMPLATE("data-parallel with SGD fused into the gradient sum equals the sum then Sgd::step; NaN: no update",
+                   Scalar, float, double) {
+  RandomState rng(35);
+  Network<Scalar> fused_net = small_mlp<Scalar>(rng);
+  Network<Scalar> plain_net = fused_net.clone();
+  const RandomBatch<Scalar> set = random_batch<Scalar>(rng, 40, 20, 4);
+  std::vector<Index> indices(17);
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = Index((i * 13) % 40);
+  Labels labels(17);
+  for (Index r = 0; r < 17; ++r) labels(r) = set.labels(indices[std::size_t(r)]);
+  SoftmaxCrossEntropy<Scalar> loss;
+  const Scalar lr = Scalar(0.2);
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    DataParallel<Scalar> fused(fused_net, threads), plain(plain_net, threads);
+    Sgd<Scalar> sgd(plain_net.parameters(), double(lr));
+    for (int s = 0; s < 3; ++s) {
+      fused.forward_backward_rows(set.x, indices.data(), 17, labels, loss, lr);
+      plain.forward_backward_rows(set.x, indices.data(), 17, labels, loss);
+      sgd.step();
+    }
+    CHECK(parameter_difference(fused_net, plain_net) <= tolerance<Scalar>());
+    CHECK(gradient_difference(fused_net, plain_net) <= tolerance<Scalar>());  // dθ is still there
+  }
+  // Negative control: without the fused rate nothing moves, and the comparison sees it.
+  Network<Scalar> before = fused_net.clone();
+  DataParallel<Scalar> unfused(fused_net, 2);
+  unfused.forward_backward_rows(set.x, indices.data(), 17, labels, loss);
+  CHECK(parameter_difference(fused_net, before) == 0);
+  DataParallel<Scalar> once_more(fused_net, 2);
+  once_more.forward_backward_rows(set.x, indices.data(), 17, labels, loss, lr);
+  CHECK(parameter_difference(fused_net, before) > 10 * tolerance<Scalar>());
+  // A NaN in a row: the loss is NaN and the parameters stay.
+  Matrix<Scalar> bad = set.x;
+  bad(indices[5], 3) = std::numeric_limits<Scalar>::quiet_NaN();
+  Network<Scalar> kept = fused_net.clone();
+  DataParallel<Scalar> nan_step(fused_net, 2);
+  CHECK(std::isnan(double(nan_step.forward_backward_rows(bad, indices.data(), 17, labels, loss, lr))));
+  CHECK(parameter_difference(fused_net, kept) == 0);
+}
+
 TEST_CASE("data-parallel: a wrong block weighting is caught (negative control of the comparison)") {
   // Summing the blocks' mean-loss gradients without their n_t/N weights doubles the gradient
   // for two equal blocks: the comparison used above must see that.
@@ -612,10 +653,15 @@ TEST_CASE_TEMPLATE("a data-parallel training step allocates nothing after the fi
   step(37);
   step_rows(100);
   step_rows(37);
+  auto step_fused = [&](Index batch) {  // plain SGD fused into the gradient sum
+    return dp.forward_backward_rows(x, rows.data(), batch, labels.head(batch), loss, Scalar(0.01));
+  };
+  step_fused(100);
 
   Scalar value = 0;
   const long allocated = eigennet_test::allocations_during([&] {
-    for (int i = 0; i < 5; ++i) value += step(100) + step(37) + step_rows(100) + step_rows(37);
+    for (int i = 0; i < 5; ++i)
+      value += step(100) + step(37) + step_rows(100) + step_rows(37) + step_fused(100) + step_fused(37);
   });
   CHECK(allocated == 0);
   CHECK(std::isfinite(double(value)));

@@ -208,7 +208,6 @@ int run(const Options& o) {
   add_layers(net, o);
   net.reserve(o.batch);
   SoftmaxCrossEntropy<Scalar> loss;
-  Sgd<Scalar> sgd(net.parameters(), o.learning_rate);
   // --data-parallel: one replica per thread, each on its rows of the batch (gemm single-threaded
   // inside); otherwise one network whose products are split over the threads.
   DataParallel<Scalar> data_parallel(net, o.data_parallel ? o.threads : 1);
@@ -218,15 +217,16 @@ int run(const Options& o) {
   // As the training loops do it (train.cpp's HostStepper). One network: the rows gathered
   // straight into its input buffer, the update fused into the backward's dW products
   // (Network::forward_backward_sgd; it skips the update when the loss is not finite).
-  // Data-parallel: each thread gathers its block's rows into its replica, the replicas'
-  // gradients are summed, then Sgd::step.
+  // Data-parallel: each thread gathers its block's rows into its replica, and the update is
+  // fused into the sum of the replicas' gradients (DataParallel::forward_backward_rows).
   Labels labels(o.batch);
   auto step = [&](BatchSampler& sampler) {
     const std::vector<Index>& indices = sampler.next();
     if (o.data_parallel) {
       gather_labels(data.labels, indices, labels);
       const Index rows = Index(indices.size());
-      last_loss = data_parallel.forward_backward_rows(data.x, indices.data(), rows, labels.head(rows), loss);
+      last_loss = data_parallel.forward_backward_rows(data.x, indices.data(), rows, labels.head(rows), loss,
+                                                      Scalar(o.learning_rate));
     } else {
       MatrixRef<Scalar> x = net.input_buffer(Index(indices.size()));
       gather_rows<Scalar>(data.x, indices, x);
@@ -240,7 +240,6 @@ int run(const Options& o) {
               << o.learning_rate << ")";
       throw Diverged(message.str());
     }
-    if (o.data_parallel) sgd.step();
   };
 
   const bool epochs = o.rule == "epochs";

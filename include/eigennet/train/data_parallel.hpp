@@ -8,6 +8,7 @@
 #pragma once
 
 #include <exception>
+#include <optional>
 #include <vector>
 
 #include "eigennet/model/loss.hpp"
@@ -61,8 +62,11 @@ class DataParallel {
   // (rows of them, already gathered) are given. Each thread gathers its own block's rows straight
   // into its replica's input buffer (Network::input_buffer), so the batch is gathered by every
   // thread at once and not copied again. The indices must be valid rows of set.
+  // With sgd_rate ε, plain SGD (Sgd's θ ← θ − ε·dθ) is fused into the gradient sum: each thread
+  // updates the slice of every parameter it has just summed, unless the batch's loss is NaN or
+  // ±Inf; the network's gradients still hold dθ.
   Scalar forward_backward_rows(ConstMatrixRef<Scalar> set, const Index* indices, Index rows, ConstLabelsRef labels,
-                               const Loss<Scalar>& loss);
+                               const Loss<Scalar>& loss, std::optional<Scalar> sgd_rate = std::nullopt);
 
   // The last step's network output for the whole batch (N×output_size), gathered from the
   // blocks (e.g. for the batch's accuracy).
@@ -74,7 +78,8 @@ class DataParallel {
   Index block_rows(int t, Index rows) const { return batch_block_rows(rows, t, threads_); }
   void check_input(const ConstMatrixRef<Scalar>& x) const;
   template <typename Step>
-  Scalar step(Index rows, const Loss<Scalar>& loss, const Step& replica_step);
+  Scalar step(Index rows, const Loss<Scalar>& loss, const Step& replica_step,
+              std::optional<Scalar> sgd_rate = std::nullopt);
 
   Network<Scalar>& network_;
   int threads_;
