@@ -34,7 +34,9 @@ BatchSampler::BatchSampler(Index n, Index batch_size, BatchRule rule, RandomStat
   if (rule == BatchRule::WithReplacement) draws_.resize(batch_size);
   if (rule == BatchRule::FirstB)
     for (Index i = 0; i < batch_size; ++i) indices_.push_back(i);
-  // ShuffledEpochs starts "at the end of epoch 0" so that the first next() draws a permutation.
+  // ShuffledEpochs starts "at the end of epoch 0" so that the first next() draws a permutation,
+  // into storage held from here on (no allocation in any next()).
+  if (rule == BatchRule::ShuffledEpochs) permutation_.reserve(static_cast<std::size_t>(n));
   position_ = n_;
 }
 

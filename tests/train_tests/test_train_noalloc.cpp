@@ -131,6 +131,17 @@ TEST_CASE_TEMPLATE("train_epochs on BatchSampler's shuffled epochs, plain SGD (f
   CHECK(recorder.growth(17, 48) == 0);  // steps 18..48: epochs 2 and 3, two permutations, the passes
 }
 
+TEST_CASE("BatchSampler allocates nothing in next(), the first epoch's permutation included") {
+  for (BatchRule rule : {BatchRule::ShuffledEpochs, BatchRule::WithReplacement, BatchRule::FirstB}) {
+    RandomState rng(44);
+    BatchSampler sampler(500, 32, rule, rng);
+    const long allocated = eigennet_test::allocations_during([&] {
+      for (int i = 0; i < 40; ++i) sampler.next();  // two and a half epochs
+    });
+    CHECK(allocated == 0);
+  }
+}
+
 TEST_CASE("negative control: the counter sees an allocation inside a step") {
   Problem<double> p;
   const SoftmaxCrossEntropy<double> loss;
