@@ -496,12 +496,17 @@ class DeferredStepper final : public Stepper<double> {
       x.row(r) = train_.x.row(indices[std::size_t(r)]);
       labels(r) = train_.labels(indices[std::size_t(r)]);
     }
+    // The host loop's step with plain SGD, bit for bit: the update fused into the backward
+    // (Network::forward_backward_sgd); a step whose loss is made NaN is not applied.
     StepResult r;
-    r.loss = mirror_.forward_backward(x, labels, loss_);
-    if (nan_at_step_ == ++steps_) r.loss = std::numeric_limits<double>::quiet_NaN();
-    r.accuracy = accuracy<double>(mirror_.forward(x), labels);
+    if (nan_at_step_ == ++steps_) {
+      mirror_.forward(x);
+      r.loss = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      r.loss = mirror_.forward_backward_sgd(x, labels, loss_, sgd_.learning_rate());
+    }
+    r.accuracy = accuracy<double>(mirror_.output(), labels);  // before the update, as the host's
     r.rows = n;
-    if (std::isfinite(r.loss)) sgd_.step();
     pending_.push_back(r);
   }
   void collect(std::vector<StepResult>& results) override {
