@@ -116,18 +116,30 @@ double tolerance() {
   return std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
 }
 
-// The largest |a − b| / max(1, |b|) over every parameter value of two networks.
+// The largest |a − b| / max(1, |b|) over one field (value or gradient) of every parameter of two
+// networks.
 template <typename Scalar>
-double parameter_difference(Network<Scalar>& a, Network<Scalar>& b) {
+double largest_difference(Network<Scalar>& a, Network<Scalar>& b, Matrix<Scalar>* Parameter<Scalar>::*field) {
   const auto pa = a.parameters(), pb = b.parameters();
   REQUIRE(pa.size() == pb.size());
   double worst = 0;
   for (std::size_t i = 0; i < pa.size(); ++i) {
-    const auto diff = (*pa[i].value - *pb[i].value).array().abs().template cast<double>();
-    const auto scale = pb[i].value->array().abs().template cast<double>().max(1.0);
+    const Matrix<Scalar>& x = *(pa[i].*field);
+    const Matrix<Scalar>& y = *(pb[i].*field);
+    REQUIRE(x.size() == y.size());
+    const auto diff = (x - y).array().abs().template cast<double>();
+    const auto scale = y.array().abs().template cast<double>().max(1.0);
     worst = std::max(worst, (diff / scale).maxCoeff());
   }
   return worst;
+}
+template <typename Scalar>
+double parameter_difference(Network<Scalar>& a, Network<Scalar>& b) {
+  return largest_difference(a, b, &Parameter<Scalar>::value);
+}
+template <typename Scalar>
+double gradient_difference(Network<Scalar>& a, Network<Scalar>& b) {
+  return largest_difference(a, b, &Parameter<Scalar>::gradient);
 }
 
 }  // namespace
@@ -431,25 +443,6 @@ TEST_CASE_TEMPLATE("a training step allocates nothing after the first", Scalar, 
 }
 
 // ---- DataParallel: one replica per thread, gradients summed once per step ------------------
-
-namespace {
-
-// The largest |a − b| / max(1, |b|) over every parameter gradient of two networks.
-template <typename Scalar>
-double gradient_difference(Network<Scalar>& a, Network<Scalar>& b) {
-  const auto pa = a.parameters(), pb = b.parameters();
-  REQUIRE(pa.size() == pb.size());
-  double worst = 0;
-  for (std::size_t i = 0; i < pa.size(); ++i) {
-    REQUIRE(pa[i].gradient->size() == pb[i].gradient->size());
-    const auto diff = (*pa[i].gradient - *pb[i].gradient).array().abs().template cast<double>();
-    const auto scale = pb[i].gradient->array().abs().template cast<double>().max(1.0);
-    worst = std::max(worst, (diff / scale).maxCoeff());
-  }
-  return worst;
-}
-
-}  // namespace
 
 TEST_CASE_TEMPLATE("data-parallel gradients equal the single network's (mean and summed losses, any split)", Scalar,
                    float, double) {
