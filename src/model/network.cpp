@@ -115,19 +115,24 @@ void Network<Scalar>::backward_layers(bool compute_input_gradient, const Scalar*
 }
 
 template <typename Scalar>
+std::size_t Network<Scalar>::first_unfused_layer() const {
+  std::size_t i = 0;
+  while (i < layers_.size() && layers_[i]->has_fused_sgd()) ++i;
+  return i;
+}
+
+template <typename Scalar>
 bool Network<Scalar>::has_fused_sgd() const {
-  for (const auto& layer : layers_)
-    if (!layer->has_fused_sgd()) return false;
-  return true;
+  return first_unfused_layer() == layers_.size();
 }
 
 template <typename Scalar>
 Scalar Network<Scalar>::forward_backward_sgd(ConstMatrixRef<Scalar> x, ConstLabelsRef labels,
                                              const Loss<Scalar>& loss, Scalar learning_rate) {
-  for (std::size_t i = 0; i < layers_.size(); ++i)
-    if (!layers_[i]->has_fused_sgd())
-      throw std::logic_error("network: layer " + std::to_string(i) + " (" + layers_[i]->describe() +
-                             ") has no backward with a fused SGD update; use forward_backward and Sgd::step");
+  // Checked before any layer updates: a later refusal would leave the update half applied.
+  if (const std::size_t i = first_unfused_layer(); i < layers_.size())
+    throw std::logic_error("network: layer " + std::to_string(i) + " (" + layers_[i]->describe() +
+                           ") has no backward with a fused SGD update; use forward_backward and Sgd::step");
   ConstMatrixRef<Scalar> out = forward(x);
   const Scalar value = loss.value_labels(out, labels);
   if (!std::isfinite(value)) return value;

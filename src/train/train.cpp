@@ -74,7 +74,7 @@ void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& ind
 
 template <typename Scalar>
 void gather_batch_labels(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
-                   Labels& labels) {
+                         Labels& labels) {
   const Index* batch = indices.data() + begin;
   for (Index r = 0; r < count; ++r) labels(r) = (*data.labels)(batch[r]);
 }

@@ -222,16 +222,15 @@ int run(const Options& o) {
   Labels labels(o.batch);
   auto step = [&](BatchSampler& sampler) {
     const std::vector<Index>& indices = sampler.next();
+    const Index rows = Index(indices.size());
+    gather_labels(data.labels, indices, labels);
     if (o.data_parallel) {
-      gather_labels(data.labels, indices, labels);
-      const Index rows = Index(indices.size());
       last_loss = data_parallel.forward_backward_rows(data.x, indices.data(), rows, labels.head(rows), loss,
                                                       Scalar(o.learning_rate));
     } else {
-      MatrixRef<Scalar> x = net.input_buffer(Index(indices.size()));
+      MatrixRef<Scalar> x = net.input_buffer(rows);
       gather_rows<Scalar>(data.x, indices, x);
-      gather_labels(data.labels, indices, labels);
-      last_loss = net.forward_backward_sgd(x, labels.head(x.rows()), loss, Scalar(o.learning_rate));
+      last_loss = net.forward_backward_sgd(x, labels.head(rows), loss, Scalar(o.learning_rate));
     }
     ++step_number;
     if (!std::isfinite(last_loss)) {

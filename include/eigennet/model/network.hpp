@@ -95,6 +95,8 @@ class Network {
   void begin_batch(Index rows);
   // The layers' backward from gradients_.back(), last to first; with sgd_rate, their backward_sgd.
   void backward_layers(bool compute_input_gradient, const Scalar* sgd_rate);
+  // The first layer whose backward_sgd does not apply the update; layer_count() if none.
+  std::size_t first_unfused_layer() const;
 
   std::vector<LayerPtr<Scalar>> layers_;
   // activations_[0] is the input, activations_[i+1] the output of layer i;

@@ -198,7 +198,7 @@ void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& ind
 // Its labels only.
 template <typename Scalar>
 void gather_batch_labels(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
-                   Labels& labels);
+                         Labels& labels);
 
 // Row-wise arg-max of scores (N×K; logits, probabilities or log-probabilities alike) compared
 // with labels (N): the fraction right. Ties go to the first maximum (numpy's argmax).
