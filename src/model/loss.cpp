@@ -40,18 +40,25 @@ void Loss<Scalar>::gradient_labels(ConstMatrixRef<Scalar>, ConstLabelsRef, Matri
 
 // ---- softmax + cross-entropy on logits -----------------------------------------------------
 
+// One row's term of L·N, given lse = log Σ_k exp(z_k) (so log p_k = z_k − lse): Σ_k y_k (lse − z_k),
+// or with log_epsilon > 0 the notebook's −Σ_k y_k log(p_k + eps). Against a label: y = e_label.
+template <typename Scalar, typename Row>
+Scalar softmax_ce_row(const Row& y, const Row& z, Scalar lse, double log_epsilon) {
+  if (log_epsilon > 0) return -(y.array() * ((z.array() - lse).exp() + Scalar(log_epsilon)).log()).sum();
+  return (y.array() * (lse - z.array())).sum();
+}
+template <typename Scalar>
+Scalar softmax_ce_label(Scalar z_label, Scalar lse, double log_epsilon) {
+  const Scalar log_p = z_label - lse;
+  return log_epsilon > 0 ? -std::log(std::exp(log_p) + Scalar(log_epsilon)) : -log_p;
+}
+
 // z, y: N×K.  L_n = Σ_k y_nk (lse(z_n) − z_nk)  (= −Σ y log p without forming p).
 template <typename Scalar>
 Scalar SoftmaxCrossEntropy<Scalar>::value(ConstMatrixRef<Scalar> z, ConstMatrixRef<Scalar> y) const {
   this->check_target(z, y);
   Scalar total = 0;
-  for (Index n = 0; n < z.rows(); ++n) {
-    const Scalar lse = log_sum_exp<Scalar>(z.row(n));
-    if (log_epsilon_ > 0)
-      total -= (y.row(n).array() * ((z.row(n).array() - lse).exp() + Scalar(log_epsilon_)).log()).sum();
-    else
-      total += (y.row(n).array() * (lse - z.row(n).array())).sum();
-  }
+  for (Index n = 0; n < z.rows(); ++n) total += softmax_ce_row(y.row(n), z.row(n), log_sum_exp<Scalar>(z.row(n)), log_epsilon_);
   return total / Scalar(z.rows());
 }
 
@@ -69,10 +76,8 @@ template <typename Scalar>
 Scalar SoftmaxCrossEntropy<Scalar>::value_labels(ConstMatrixRef<Scalar> z, ConstLabelsRef labels) const {
   this->check_labels(z, labels);
   Scalar total = 0;
-  for (Index n = 0; n < z.rows(); ++n) {
-    const Scalar log_p = z(n, labels(n)) - log_sum_exp<Scalar>(z.row(n));
-    total -= log_epsilon_ > 0 ? std::log(std::exp(log_p) + Scalar(log_epsilon_)) : log_p;
-  }
+  for (Index n = 0; n < z.rows(); ++n)
+    total += softmax_ce_label(z(n, labels(n)), log_sum_exp<Scalar>(z.row(n)), log_epsilon_);
   return total / Scalar(z.rows());
 }
 
@@ -84,6 +89,45 @@ void SoftmaxCrossEntropy<Scalar>::gradient_labels(ConstMatrixRef<Scalar> z, Cons
   softmax_rows<Scalar>(z, dz);
   for (Index n = 0; n < z.rows(); ++n) dz(n, labels(n)) -= Scalar(1);
   dz /= Scalar(z.rows());
+}
+
+// Both at once, each row's exponentials computed once: e = exp(z − max) into dz's row, then
+// lse = max + log Σ e for the value and e / Σ e for softmax. The same value and gradient as the
+// two calls above, up to the order of the sum Σ e (stored row against expression). dz must not
+// overlap z (the value reads z after dz's row is written).
+template <typename Scalar>
+Scalar SoftmaxCrossEntropy<Scalar>::value_and_gradient(ConstMatrixRef<Scalar> z, ConstMatrixRef<Scalar> y,
+                                                       MatrixRef<Scalar> dz) const {
+  this->check_target(z, y);
+  this->check_gradient(z, dz);
+  Scalar total = 0;
+  for (Index n = 0; n < z.rows(); ++n) {
+    const Scalar m = z.row(n).maxCoeff();
+    dz.row(n) = (z.row(n).array() - m).exp().matrix();
+    const Scalar sum = dz.row(n).sum();
+    total += softmax_ce_row(y.row(n), z.row(n), m + std::log(sum), log_epsilon_);
+    dz.row(n) /= sum;
+  }
+  dz = (dz - y) / Scalar(z.rows());
+  return total / Scalar(z.rows());
+}
+
+template <typename Scalar>
+Scalar SoftmaxCrossEntropy<Scalar>::value_and_gradient_labels(ConstMatrixRef<Scalar> z, ConstLabelsRef labels,
+                                                              MatrixRef<Scalar> dz) const {
+  this->check_labels(z, labels);
+  this->check_gradient(z, dz);
+  Scalar total = 0;
+  for (Index n = 0; n < z.rows(); ++n) {
+    const Scalar m = z.row(n).maxCoeff(), z_label = z(n, labels(n));
+    dz.row(n) = (z.row(n).array() - m).exp().matrix();
+    const Scalar sum = dz.row(n).sum();
+    total += softmax_ce_label(z_label, m + std::log(sum), log_epsilon_);
+    dz.row(n) /= sum;
+    dz(n, labels(n)) -= Scalar(1);
+  }
+  dz /= Scalar(z.rows());
+  return total / Scalar(z.rows());
 }
 
 // ---- cross-entropy on probabilities --------------------------------------------------------

@@ -134,9 +134,8 @@ Scalar Network<Scalar>::forward_backward_sgd(ConstMatrixRef<Scalar> x, ConstLabe
     throw std::logic_error("network: layer " + std::to_string(i) + " (" + layers_[i]->describe() +
                            ") has no backward with a fused SGD update; use forward_backward and Sgd::step");
   ConstMatrixRef<Scalar> out = forward(x);
-  const Scalar value = loss.value_labels(out, labels);
+  const Scalar value = loss.value_and_gradient_labels(out, labels, output_gradient());
   if (!std::isfinite(value)) return value;
-  loss.gradient_labels(out, labels, output_gradient());
   backward_layers(false, &learning_rate);
   return value;
 }
@@ -145,8 +144,7 @@ template <typename Scalar>
 Scalar Network<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> target,
                                          const Loss<Scalar>& loss, bool compute_input_gradient) {
   ConstMatrixRef<Scalar> out = forward(x);
-  const Scalar value = loss.value(out, target);
-  loss.gradient(out, target, output_gradient());
+  const Scalar value = loss.value_and_gradient(out, target, output_gradient());
   backward(output_gradient(), compute_input_gradient);
   return value;
 }
@@ -155,8 +153,7 @@ template <typename Scalar>
 Scalar Network<Scalar>::forward_backward(ConstMatrixRef<Scalar> x, ConstLabelsRef labels, const Loss<Scalar>& loss,
                                          bool compute_input_gradient) {
   ConstMatrixRef<Scalar> out = forward(x);
-  const Scalar value = loss.value_labels(out, labels);
-  loss.gradient_labels(out, labels, output_gradient());
+  const Scalar value = loss.value_and_gradient_labels(out, labels, output_gradient());
   backward(output_gradient(), compute_input_gradient);
   return value;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -197,6 +198,53 @@ TEST_CASE_TEMPLATE("losses by hand", Scalar, float, double) {
   CHECK(se.value(o, t) == doctest::Approx(5.0));  // 1 + 4
   MeanSquaredError<Scalar> mse;
   CHECK(mse.value(o, t) == doctest::Approx(2.5));
+}
+
+TEST_CASE_TEMPLATE("value_and_gradient: one call equals value then gradient, for every loss", Scalar, float, double) {
+  // Logits with a large spread (exp must be taken after the max is subtracted), soft targets
+  // that are not one-hot, labels. Softmax-cross-entropy overrides the pair (one pass of
+  // exponentials), with and without the notebook's log epsilon; the other losses take the default.
+  Matrix<Scalar> z(3, 4), y(3, 4);
+  z << 1, -2, 30, 0.5, -4, 2, 2.5, 0, 80, 79, -3, 1;
+  y << 0.1, 0.2, 0.6, 0.1, 0, 1, 0, 0, 0.5, 0.5, 0, 0;
+  Labels labels(3);
+  labels << 2, 1, 0;
+  const Matrix<Scalar> p = (z.array() - 100).exp().matrix() / 2 + Matrix<Scalar>::Constant(3, 4, Scalar(0.1));
+  const Scalar tolerance = std::is_same_v<Scalar, float> ? Scalar(1e-6) : Scalar(1e-14);
+  const auto compare = [&](const Loss<Scalar>& loss, const Matrix<Scalar>& out) {
+    CAPTURE(loss.name());
+    Matrix<Scalar> expected(3, 4), fused(3, 4);
+    const Scalar value = loss.value(out, y);
+    loss.gradient(out, y, expected);
+    CHECK(loss.value_and_gradient(out, y, fused) == doctest::Approx(value).epsilon(tolerance));
+    CHECK((fused - expected).cwiseAbs().maxCoeff() <= tolerance * expected.cwiseAbs().maxCoeff());
+    const Scalar value_labels = loss.value_labels(out, labels);
+    loss.gradient_labels(out, labels, expected);
+    CHECK(loss.value_and_gradient_labels(out, labels, fused) == doctest::Approx(value_labels).epsilon(tolerance));
+    CHECK((fused - expected).cwiseAbs().maxCoeff() <= tolerance * expected.cwiseAbs().maxCoeff());
+    // The labels' one-hot rows give the target form's answer.
+    Matrix<Scalar> one_hot = Matrix<Scalar>::Zero(3, 4);
+    for (Index n = 0; n < 3; ++n) one_hot(n, labels(n)) = 1;
+    CHECK(loss.value_and_gradient(out, one_hot, expected) == doctest::Approx(value_labels).epsilon(tolerance));
+    CHECK((fused - expected).cwiseAbs().maxCoeff() <= tolerance * expected.cwiseAbs().maxCoeff());
+  };
+  compare(SoftmaxCrossEntropy<Scalar>(), z);
+  compare(SoftmaxCrossEntropy<Scalar>(1e-7), z);
+  compare(CrossEntropy<Scalar>(), p);
+  compare(NegativeLogLikelihood<Scalar>(), z);
+
+  // Negative control: a wrong label changes both the value and the gradient.
+  Labels wrong = labels;
+  wrong(1) = 3;
+  Matrix<Scalar> right(3, 4), other(3, 4);
+  const SoftmaxCrossEntropy<Scalar> loss;
+  const Scalar v_right = loss.value_and_gradient_labels(z, labels, right);
+  const Scalar v_other = loss.value_and_gradient_labels(z, wrong, other);
+  CHECK(std::abs(double(v_right - v_other)) > 0.1);
+  CHECK((right - other).cwiseAbs().maxCoeff() > Scalar(0.1));
+  // Bad labels are refused as by value_labels.
+  CHECK_THROWS_WITH_AS(loss.value_and_gradient_labels(z, Labels::Constant(3, 4), other),
+                       doctest::Contains("label 4 of sample 0"), std::invalid_argument);
 }
 
 TEST_CASE("shape mismatches throw std::invalid_argument naming both shapes") {

@@ -40,6 +40,23 @@ class Loss {
   virtual void gradient_labels(ConstMatrixRef<Scalar> output, ConstLabelsRef labels,
                                MatrixRef<Scalar> d_output) const;
 
+  // value and gradient in one call, as a training step needs them (returns the value). These
+  // defaults call the two above; a loss whose value and gradient share work overrides them
+  // (softmax-cross-entropy: one pass of exponentials instead of two). d_output must not overlap
+  // output.
+  virtual Scalar value_and_gradient(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
+                                    MatrixRef<Scalar> d_output) const {
+    const Scalar v = value(output, target);
+    gradient(output, target, d_output);
+    return v;
+  }
+  virtual Scalar value_and_gradient_labels(ConstMatrixRef<Scalar> output, ConstLabelsRef labels,
+                                           MatrixRef<Scalar> d_output) const {
+    const Scalar v = value_labels(output, labels);
+    gradient_labels(output, labels, d_output);
+    return v;
+  }
+
  protected:
   void check_target(const ConstMatrixRef<Scalar>& output, const ConstMatrixRef<Scalar>& target) const;
   void check_labels(const ConstMatrixRef<Scalar>& output, const ConstLabelsRef& labels) const;
@@ -66,6 +83,10 @@ class SoftmaxCrossEntropy final : public Loss<Scalar> {
   Scalar value_labels(ConstMatrixRef<Scalar> output, ConstLabelsRef labels) const override;
   void gradient_labels(ConstMatrixRef<Scalar> output, ConstLabelsRef labels,
                        MatrixRef<Scalar> d_output) const override;
+  Scalar value_and_gradient(ConstMatrixRef<Scalar> output, ConstMatrixRef<Scalar> target,
+                            MatrixRef<Scalar> d_output) const override;
+  Scalar value_and_gradient_labels(ConstMatrixRef<Scalar> output, ConstLabelsRef labels,
+                                   MatrixRef<Scalar> d_output) const override;
 
  private:
   double log_epsilon_;
