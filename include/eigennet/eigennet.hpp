@@ -5,6 +5,7 @@
 #include "eigennet/types.hpp"
 #include "eigennet/random.hpp"
 #include "eigennet/threads.hpp"
+#include "eigennet/copy_rows.hpp"
 
 #include "eigennet/gemm/gemm.hpp"
 

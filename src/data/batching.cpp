@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "eigennet/train/train.hpp"  // copy_rows
+#include "eigennet/copy_rows.hpp"
 
 namespace eigennet {
 namespace {

@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "eigennet/train/data_parallel.hpp"
-#include "gemm/parallel_for.hpp"
 
 namespace eigennet {
 
@@ -40,28 +39,6 @@ void SynchronousStepper<Scalar>::finish_step(const StepResult& result, bool fuse
   diverged_ = diverged_ || !std::isfinite(result.loss);
   if (!diverged_ && !fused_update) optimizer_.step();
   pending_ = true;
-}
-
-template <typename Scalar>
-void copy_rows(const ConstMatrixRef<Scalar>& x, const Index* indices, Index count, MatrixRef<Scalar> out) {
-  constexpr Index kAhead = 4;  // 4, 8 and 16 rows ahead measured alike
-  const Index line = 64 / static_cast<Index>(sizeof(Scalar));
-  const auto copy = [&](Index begin, Index end) {
-    for (Index r = begin; r < end; ++r) {
-      if (r + kAhead < end) {
-        const Scalar* ahead = x.data() + indices[r + kAhead] * x.outerStride();
-        for (Index c = 0; c < x.cols(); c += line) __builtin_prefetch(ahead + c);
-      }
-      out.row(r) = x.row(indices[r]);
-    }
-  };
-  // Split over the threads by the library's policy, an entry of a scattered row counting as 16
-  // units of work (each row waits on memory): two threads from 32k entries on. Measured on two
-  // threads: W3's batch of 100×784, epoch 0.059 → 0.049 s.
-  constexpr Index kWorkPerEntry = 16;
-  const int threads = threads_for(count * x.cols() * kWorkPerEntry);
-  if (threads <= 1) return copy(0, count);
-  parallel_for(threads, threads, [&](Index t, int) { copy(count * t / threads, count * (t + 1) / threads); });
 }
 
 // indices[begin, begin + count) → rows 0..count−1 of x (count×D) and labels (count).
@@ -388,8 +365,6 @@ template struct LabeledData<float>;
 template struct LabeledData<double>;
 template class SynchronousStepper<float>;
 template class SynchronousStepper<double>;
-template void copy_rows<float>(const ConstMatrixRef<float>&, const Index*, Index, MatrixRef<float>);
-template void copy_rows<double>(const ConstMatrixRef<double>&, const Index*, Index, MatrixRef<double>);
 template void gather_batch<float>(const LabeledData<float>&, const std::vector<Index>&, Index, Index, MatrixRef<float>,
                                   Labels&);
 template void gather_batch<double>(const LabeledData<double>&, const std::vector<Index>&, Index, Index,

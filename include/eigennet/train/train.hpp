@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "eigennet/copy_rows.hpp"
 #include "eigennet/model/loss.hpp"
 #include "eigennet/model/network.hpp"
 #include "eigennet/train/optimizer.hpp"
@@ -180,14 +181,6 @@ struct EpochOptions {
   Index eval_batch = 1000;
   int data_parallel = 1;         // > 1: steps by DataParallel on this many threads (data_parallel.hpp)
 };
-
-// out.row(i) = x.row(indices[i]) for i < count; out holds at least count rows, and the indices
-// are valid rows of x (the callers check them). A batch's rows are scattered over a large set
-// (MNIST's is 188 MB as floats) and each starts with a cache miss, so the rows a few places ahead
-// are prefetched while one is copied: 100 rows of 784 floats took 42 µs instead of 70. A batch
-// of 32k entries or more is split over the library's threads (outside a parallel region).
-template <typename Scalar>
-void copy_rows(const ConstMatrixRef<Scalar>& x, const Index* indices, Index count, MatrixRef<Scalar> out);
 
 // Copies the samples at indices[begin, begin + count) (indices checked by the loops) into rows
 // 0..count−1 of x and labels, which hold at least count rows (sized once, for the largest batch,
