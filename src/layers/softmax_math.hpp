@@ -15,14 +15,21 @@ Scalar log_sum_exp(const RowExpr& row) {
   return m + std::log((row.array() - m).exp().sum());
 }
 
-// x: N×K → p: N×K, each row exp(x − max) / Σ exp(x − max). p may alias x.
+// One row: p = exp(x − m) / Σ exp(x − m), m = max_j x_j; returns log Σ_j exp(x_j) = m + log Σ,
+// which the exponentials give for free (the fused softmax-cross-entropy's value). p may alias x.
+template <typename Scalar, typename InRow, typename OutRow>
+Scalar softmax_row(const InRow& x, OutRow&& p) {
+  const Scalar m = x.maxCoeff();
+  p = (x.array() - m).exp().matrix();
+  const Scalar sum = p.sum();
+  p /= sum;
+  return m + std::log(sum);
+}
+
+// x: N×K → p: N×K, softmax_row of each row. p may alias x.
 template <typename Scalar>
 void softmax_rows(const ConstMatrixRef<Scalar>& x, MatrixRef<Scalar> p) {
-  for (Index n = 0; n < x.rows(); ++n) {
-    const Scalar m = x.row(n).maxCoeff();
-    p.row(n) = (x.row(n).array() - m).exp().matrix();
-    p.row(n) /= p.row(n).sum();
-  }
+  for (Index n = 0; n < x.rows(); ++n) softmax_row<Scalar>(x.row(n), p.row(n));
 }
 
 }  // namespace eigennet

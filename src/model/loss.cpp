@@ -91,23 +91,18 @@ void SoftmaxCrossEntropy<Scalar>::gradient_labels(ConstMatrixRef<Scalar> z, Cons
   dz /= Scalar(z.rows());
 }
 
-// Both at once, each row's exponentials computed once: e = exp(z − max) into dz's row, then
-// lse = max + log Σ e for the value and e / Σ e for softmax. The same value and gradient as the
-// two calls above, up to the order of the sum Σ e (stored row against expression). dz must not
-// overlap z (the value reads z after dz's row is written).
+// Both at once, each row's exponentials computed once: softmax_row writes softmax(z) into dz's
+// row and returns lse for the value. The same value and gradient as the two calls above, up to
+// the order of the sum Σ exp (stored row against expression). dz must not overlap z (the value
+// reads z after dz's row is written).
 template <typename Scalar>
 Scalar SoftmaxCrossEntropy<Scalar>::value_and_gradient(ConstMatrixRef<Scalar> z, ConstMatrixRef<Scalar> y,
                                                        MatrixRef<Scalar> dz) const {
   this->check_target(z, y);
   this->check_gradient(z, dz);
   Scalar total = 0;
-  for (Index n = 0; n < z.rows(); ++n) {
-    const Scalar m = z.row(n).maxCoeff();
-    dz.row(n) = (z.row(n).array() - m).exp().matrix();
-    const Scalar sum = dz.row(n).sum();
-    total += softmax_ce_row(y.row(n), z.row(n), m + std::log(sum), log_epsilon_);
-    dz.row(n) /= sum;
-  }
+  for (Index n = 0; n < z.rows(); ++n)
+    total += softmax_ce_row(y.row(n), z.row(n), softmax_row<Scalar>(z.row(n), dz.row(n)), log_epsilon_);
   dz = (dz - y) / Scalar(z.rows());
   return total / Scalar(z.rows());
 }
@@ -119,11 +114,8 @@ Scalar SoftmaxCrossEntropy<Scalar>::value_and_gradient_labels(ConstMatrixRef<Sca
   this->check_gradient(z, dz);
   Scalar total = 0;
   for (Index n = 0; n < z.rows(); ++n) {
-    const Scalar m = z.row(n).maxCoeff(), z_label = z(n, labels(n));
-    dz.row(n) = (z.row(n).array() - m).exp().matrix();
-    const Scalar sum = dz.row(n).sum();
-    total += softmax_ce_label(z_label, m + std::log(sum), log_epsilon_);
-    dz.row(n) /= sum;
+    const Scalar z_label = z(n, labels(n));
+    total += softmax_ce_label(z_label, softmax_row<Scalar>(z.row(n), dz.row(n)), log_epsilon_);
     dz(n, labels(n)) -= Scalar(1);
   }
   dz /= Scalar(z.rows());
