@@ -40,6 +40,8 @@ void Loss<Scalar>::gradient_labels(ConstMatrixRef<Scalar>, ConstLabelsRef, Matri
 
 // ---- softmax + cross-entropy on logits -----------------------------------------------------
 
+namespace {
+
 // One row's term of L·N, given lse = log Σ_k exp(z_k) (so log p_k = z_k − lse): Σ_k y_k (lse − z_k),
 // or with log_epsilon > 0 the notebook's −Σ_k y_k log(p_k + eps). Against a label: y = e_label.
 template <typename Scalar, typename Row>
@@ -53,12 +55,15 @@ Scalar softmax_ce_label(Scalar z_label, Scalar lse, double log_epsilon) {
   return log_epsilon > 0 ? -std::log(std::exp(log_p) + Scalar(log_epsilon)) : -log_p;
 }
 
+}  // namespace
+
 // z, y: N×K.  L_n = Σ_k y_nk (lse(z_n) − z_nk)  (= −Σ y log p without forming p).
 template <typename Scalar>
 Scalar SoftmaxCrossEntropy<Scalar>::value(ConstMatrixRef<Scalar> z, ConstMatrixRef<Scalar> y) const {
   this->check_target(z, y);
   Scalar total = 0;
-  for (Index n = 0; n < z.rows(); ++n) total += softmax_ce_row(y.row(n), z.row(n), log_sum_exp<Scalar>(z.row(n)), log_epsilon_);
+  for (Index n = 0; n < z.rows(); ++n)
+    total += softmax_ce_row(y.row(n), z.row(n), log_sum_exp<Scalar>(z.row(n)), log_epsilon_);
   return total / Scalar(z.rows());
 }
 
