@@ -86,20 +86,19 @@ Scalar SoftmaxCrossEntropy<Scalar>::value_labels(ConstMatrixRef<Scalar> z, Const
   return total / Scalar(z.rows());
 }
 
+// z → dz: N×K.  ∂L/∂z = (softmax(z) − onehot(labels))/N: the fused call's gradient, its value
+// (a log per row) dropped. dz may be z.
 template <typename Scalar>
 void SoftmaxCrossEntropy<Scalar>::gradient_labels(ConstMatrixRef<Scalar> z, ConstLabelsRef labels,
                                                   MatrixRef<Scalar> dz) const {
-  this->check_labels(z, labels);
-  this->check_gradient(z, dz);
-  softmax_rows<Scalar>(z, dz);
-  for (Index n = 0; n < z.rows(); ++n) dz(n, labels(n)) -= Scalar(1);
-  dz /= Scalar(z.rows());
+  value_and_gradient_labels(z, labels, dz);
 }
 
 // Both at once, each row's exponentials computed once: softmax_row writes softmax(z) into dz's
-// row and returns lse for the value. The same value and gradient as the two calls above, up to
-// the order of the sum Σ exp (stored row against expression). dz must not overlap z (the value
-// reads z after dz's row is written).
+// row and returns lse for the value. The same value and gradient as value() / value_labels()
+// and gradient(), up to the order of the sum Σ exp (stored row against expression). With a
+// target, dz must not overlap z (the value reads z after dz's row is written); with labels it
+// may (z's label entry is read first).
 template <typename Scalar>
 Scalar SoftmaxCrossEntropy<Scalar>::value_and_gradient(ConstMatrixRef<Scalar> z, ConstMatrixRef<Scalar> y,
                                                        MatrixRef<Scalar> dz) const {
