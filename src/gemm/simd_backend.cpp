@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <unistd.h>
+
 #include "gemm/backend.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -72,6 +74,15 @@ SimdIsa detect_isa() {
 SimdIsa& isa_slot() {
   static SimdIsa isa = detect_isa();
   return isa;
+}
+
+// L2 of a core, as the OS reports it (sysconf); 512 KiB where it does not say. Sizes B's blocks.
+Index l2_bytes() {
+  static const Index bytes = [] {
+    const long reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return reported > 0 ? Index(reported) : Index(512) * 1024;
+  }();
+  return bytes;
 }
 
 // Packing space of one thread, 64-byte aligned; grows, never shrinks. Float and double products
@@ -140,16 +151,20 @@ void simd_sequential(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, 
   if constexpr (sizeof(Scalar) == sizeof(float)) {
     if (avx512)
       simd_avx512_float::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                              simd_avx512_float::block_columns(l2_bytes()),
                               work.get<Scalar>(simd_avx512_float::work_elements(m)));
     else
       simd_avx2_float::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                            simd_avx2_float::block_columns(l2_bytes()),
                             work.get<Scalar>(simd_avx2_float::work_elements(m)));
   } else {
     if (avx512)
       simd_avx512_double::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                               simd_avx512_double::block_columns(l2_bytes()),
                                work.get<Scalar>(simd_avx512_double::work_elements(m)));
     else
       simd_avx2_double::gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                             simd_avx2_double::block_columns(l2_bytes()),
                              work.get<Scalar>(simd_avx2_double::work_elements(m)));
   }
 #endif

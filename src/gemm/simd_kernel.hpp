@@ -9,10 +9,10 @@
 //
 // The algorithm is Goto's (as in BLIS), for row-major C = alpha·op(A)·op(B) + beta·C:
 //   for each block of at most kKc steps of the depth k (blocks of equal size):
-//     for each block of kNc columns: B's block is packed into strips of kNr columns (depth-major,
-//     zero-padded), unless op(B) = B and either C has few rows or B is small (half a packed
-//     block: it stays in L2 as it is) — then whole strips are read in place (packing would cost
-//     as much as it saves) and only a last, partial strip is packed;
+//     for each block of nc columns (sized to L2, block_columns): B's block is packed into strips
+//     of kNr columns (depth-major, zero-padded), unless op(B) = B and either C has few rows or B
+//     is small (half a block: it stays in L2 as it is) — then whole strips are read in place (packing
+//     would cost as much as it saves) and only a last, partial strip is packed;
 //       for each panel of at most kMr rows of op(A) (held in L1): for each strip of the block
 //       (held in L2): the micro-kernel keeps the panel × strip tile of C in registers through the
 //       block's depth, each step broadcasting the panel's elements against a row of the strip.
@@ -107,13 +107,23 @@ inline Vec vec_gather_first(const Scalar* p, Index stride, int n) {
 constexpr int kMr = EIGENNET_SIMD_BITS == 512 ? 14 : 6;
 constexpr int kNr = 2 * kW;                             // columns of C per micro-tile
 constexpr Index kKc = 1024 / Index(sizeof(Scalar));     // depth block: a panel of op(A) (kMr·kKc) stays in L1
-constexpr Index kNc = 512;                              // column block: B's block (kKc·kNc, 512 KiB) stays in L2
+constexpr Index kNcMax = 512;                           // columns of a block of B at most (see block_columns)
 constexpr Index kDirectBRows = 4 * kMr;                 // up to this many rows of C, B is read in place
 constexpr Index kMaxGatherStride = (Index(1) << 31) / kW - 1;  // gathers index with int32
 
+// Columns of a block of B, for a core with `l2_bytes` of L2: B's packed block (kKc·nc) fills half
+// of it at most, so that it stays there beside the strips of C and op(A) that pass through (Zen 3,
+// 512 KiB: 256 columns; Zen 5, 1 MiB: 512); a multiple of kNr, from kNr to kNcMax. On the Zen 3,
+// 256 columns (and B in place up to half of that block) against 512: W1's weight gradient
+// 784×1000×40 TN 79 → 91 GFLOP/s, one thread.
+inline Index block_columns(Index l2_bytes) {
+  const Index nc = l2_bytes / 2 / (kKc * Index(sizeof(Scalar))) / kNr * kNr;
+  return nc < kNr ? kNr : nc > kNcMax ? kNcMax : nc;
+}
+
 // Workspace of one thread: B's packed block, then op(A) packed for a depth block of m rows (where
 // it is packed, see gemm), with a vector's slack.
-inline Index work_elements(Index m) { return kNc * kKc + m * kKc + kW; }
+inline Index work_elements(Index m) { return kNcMax * kKc + m * kKc + kW; }
 
 // Whether kMr rows `stride` elements apart fall into fewer of L1's 64 sets (of 64-byte lines) than
 // there are rows: then reading a panel of op(A) in place evicts its own lines (A's rows 4096
@@ -281,24 +291,26 @@ inline void pack_b_rows(const Scalar* b, Index ldb, Index depth, Index kc, Index
   }
 }
 
-// The product on the calling thread; `work` holds work_elements(m) elements. k > 0.
+// The product on the calling thread, in blocks of `nc` ≤ kNcMax columns (block_columns); `work`
+// holds work_elements(m) elements. k > 0.
 inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
-                 Index ldb, Scalar beta, Scalar* c, Index ldc, Scalar* work) {
+                 Index ldb, Scalar beta, Scalar* c, Index ldc, Index nc_block, Scalar* work) {
   // B read in place: op(B) = B, and few enough rows of C that a block of B is read a few times, or
-  // B small enough to stay in L2 unpacked (W3's first layer, 784×64: its epoch 2-6% faster).
-  const bool direct_b = op_b == Op::None && (m <= kDirectBRows || k * n <= kKc * kNc / 2);
+  // B small enough to stay in L2 unpacked, half a block (W3's first layer, 784×64, where L2 holds
+  // 1 MiB: its epoch 2-6% faster).
+  const bool direct_b = op_b == Op::None && (m <= kDirectBRows || k * n <= kKc * nc_block / 2);
   const Panels panels = panels_of(m);
   // op(A) is read in place unless its rows (None) or its steps of the depth (Transpose) alias in L1.
   const bool packed_a = rows_alias(lda);
-  Scalar* work_a = work + kNc * kKc;
+  Scalar* work_a = work + kNcMax * kKc;
   // Depth blocks of equal size, at most kKc each.
   const Index blocks = (k + kKc - 1) / kKc, block = (k + blocks - 1) / blocks;
   for (Index depth = 0; depth < k; depth += block) {
     const Index kc = k - depth < block ? k - depth : block;
     const Write write = depth > 0 || beta == Scalar(1) ? Write::Add : beta == Scalar(0) ? Write::Overwrite : Write::Scale;
     if (packed_a) pack_a(op_a, a, lda, m, depth, kc, work_a);
-    for (Index col = 0; col < n; col += kNc) {
-      const Index nc = n - col < kNc ? n - col : kNc;
+    for (Index col = 0; col < n; col += nc_block) {
+      const Index nc = n - col < nc_block ? n - col : nc_block;
       // The block's strips: whole ones of kNr columns, then the rest, one vector wide where it fits.
       // B's whole strips are read in place or packed a row of B at a time; Bᵀ's strips and partial
       // strips are packed one by one.
