@@ -10,9 +10,10 @@
 // The algorithm is Goto's (as in BLIS), for row-major C = alpha·op(A)·op(B) + beta·C:
 //   for each block of at most kKc steps of the depth k (blocks of equal size):
 //     for each block of nc columns (sized to L2, block_columns): B's block is packed into strips
-//     of kNr columns (depth-major, zero-padded), unless op(B) = B and either C has few rows or B
-//     is small (half a block: it stays in L2 as it is) — then whole strips are read in place (packing
-//     would cost as much as it saves) and only a last, partial strip is packed;
+//     of kNr columns (depth-major, zero-padded) — for op(B) = B by the first panel's micro-kernels
+//     as they read it — unless op(B) = B and either C has few rows or B is small (half a block: it
+//     stays in L2 as it is); then whole strips are read in place (packing would cost as much as it
+//     saves) and only a last, partial strip is packed;
 //       for each panel of at most kMr rows of op(A) (held in L1): for each strip of the block
 //       (held in L2): the micro-kernel keeps the panel × strip tile of C in registers through the
 //       block's depth, each step broadcasting the panel's elements against a row of the strip.
@@ -147,19 +148,43 @@ inline Scalar write_one(Write write, Scalar alpha, Scalar beta, Scalar t, Scalar
   return fma_one(alpha, t, beta * c);
 }
 
-// The tile T[MR × NV·kW] = op(A)·op(B) over depth kc, then its first `cols` columns written to C as
-// `write` says. op(A)[i, p] is a[i·as + p] (ARows: A's rows read in place) or a[p·as + i] (a
-// packed panel, as = MR; or Aᵀ read in place, as = lda); op(B)[p, j] is b[p·ldb + j].
-// MR·NV accumulators stay in registers through the depth: per step, NV vectors of a row of B and
-// MR broadcasts of op(A), MR·NV FMAs.
+// What a micro-kernel works on: the tile T = op(A)·op(B) over depth kc, then its first `cols`
+// columns written to C (c, ldc) as `write` says. op(A)[i, p] is a[i·as + p] (A's rows read in place)
+// or a[p·as + i] (a packed panel, as = its rows; or Aᵀ read in place, as = lda); op(B)[p, j] is
+// b[p·ldb + j]. `packed`: where the strip is packed as it is read (micro_kernel's PackB).
+struct Tile {
+  Index kc;
+  const Scalar* a;
+  Index as;
+  const Scalar* b;
+  Index ldb;
+  Scalar* packed;
+  Scalar* c;
+  Index ldc;
+  int cols;
+  Scalar alpha, beta;
+  Write write;
+};
+
+// The tile of MR × NV·kW (ARows: op(A)'s rows are A's, read in place). MR·NV accumulators stay in
+// registers through the depth: per step, NV vectors of a row of B and MR broadcasts of op(A),
+// MR·NV FMAs.
 // PrefetchB (B read in place, its rows ldb elements apart): each step also prefetches the same row
 // of the next strip (the kNr elements after it). Rows of B in place are a page apart or more, where
 // the hardware prefetchers do not follow, so without it the first panel to read a strip waits on
 // every line (W1's forward product was 1.3-2× slower than oneDNN's whenever the machine was busy,
 // 1.05-1.1× with it).
-template <int MR, int NV, bool ARows, bool PrefetchB>
-inline void micro_kernel(Index kc, const Scalar* a, Index as, const Scalar* b, Index ldb, Scalar* c, Index ldc, int cols,
-                         Scalar alpha, Scalar beta, Write write) {
+// PackB (B read in place): each step also stores its row of the strip to `packed` (kNr a row), so
+// that the next panels read the strip packed.
+template <int MR, int NV, bool ARows, bool PrefetchB, bool PackB>
+inline void micro_kernel(const Tile& t) {
+  // Copies of the operands: stores through `packed` and `c` then cannot alias them.
+  const Index kc = t.kc, as = t.as, ldb = t.ldb, ldc = t.ldc;
+  const Scalar *a = t.a, *b = t.b;
+  Scalar *packed = t.packed, *c = t.c;
+  const int cols = t.cols;
+  const Scalar alpha = t.alpha, beta = t.beta;
+  const Write write = t.write;
   Vec acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -171,6 +196,7 @@ inline void micro_kernel(Index kc, const Scalar* a, Index as, const Scalar* b, I
     for (int v = 0; v < NV; ++v) {
       if (PrefetchB) _mm_prefetch(reinterpret_cast<const char*>(b + p * ldb + kNr + v * kW), _MM_HINT_T0);
       row[v] = vec_load(b + p * ldb + v * kW);
+      if (PackB) vec_store(packed + p * kNr + v * kW, row[v]);
     }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
@@ -205,13 +231,12 @@ inline void micro_kernel(Index kc, const Scalar* a, Index as, const Scalar* b, I
     for (int j = 0; j < cols; ++j) c[i * ldc + j] = write_one(write, alpha, beta, tile[i * NV * kW + j], c[i * ldc + j]);
 }
 
-// micro_kernel<rows, NV, ARows, PrefetchB> for a panel of 1 ≤ rows ≤ kMr rows.
-template <int NV, bool ARows, bool PrefetchB, int MR = kMr>
-inline void micro_kernel_rows(int rows, Index kc, const Scalar* a, Index as, const Scalar* b, Index ldb, Scalar* c,
-                              Index ldc, int cols, Scalar alpha, Scalar beta, Write write) {
+// micro_kernel<rows, NV, ARows, PrefetchB, PackB> for a panel of 1 ≤ rows ≤ kMr rows.
+template <int NV, bool ARows, bool PrefetchB, bool PackB = false, int MR = kMr>
+inline void micro_kernel_rows(int rows, const Tile& t) {
   if constexpr (MR > 0) {
-    if (rows == MR) return micro_kernel<MR, NV, ARows, PrefetchB>(kc, a, as, b, ldb, c, ldc, cols, alpha, beta, write);
-    micro_kernel_rows<NV, ARows, PrefetchB, MR - 1>(rows, kc, a, as, b, ldb, c, ldc, cols, alpha, beta, write);
+    if (rows == MR) return micro_kernel<MR, NV, ARows, PrefetchB, PackB>(t);
+    micro_kernel_rows<NV, ARows, PrefetchB, PackB, MR - 1>(rows, t);
   }
 }
 
@@ -279,18 +304,6 @@ inline void pack_b_strip(Op op_b, const Scalar* b, Index ldb, Index depth, Index
   }
 }
 
-// The whole strips of op(B) = B's block [depth.., col..col + strips·kNr), each packed as
-// pack_b_strip does (strip s at out + s·kc·kNr), read a row of B at a time across all strips (not
-// a strip at a time down the rows: rows a page or more apart defeat the hardware prefetchers).
-inline void pack_b_rows(const Scalar* b, Index ldb, Index depth, Index kc, Index col, Index strips, Scalar* out) {
-  for (Index p = 0; p < kc; ++p) {
-    const Scalar* src = b + (depth + p) * ldb + col;
-    for (Index s = 0; s < strips; ++s)
-#pragma GCC unroll 2
-      for (int v = 0; v < kNr; v += kW) vec_store(out + s * kc * kNr + p * kNr + v, vec_load(src + s * kNr + v));
-  }
-}
-
 // The product on the calling thread, in blocks of `nc` ≤ kNcMax columns (block_columns); `work`
 // holds work_elements(m) elements. k > 0.
 inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
@@ -312,9 +325,11 @@ inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, cons
     for (Index col = 0; col < n; col += nc_block) {
       const Index nc = n - col < nc_block ? n - col : nc_block;
       // The block's strips: whole ones of kNr columns, then the rest, one vector wide where it fits.
-      // B's whole strips are read in place or packed a row of B at a time; Bᵀ's strips and partial
-      // strips are packed one by one.
-      if (!direct_b && op_b == Op::None) pack_b_rows(b, ldb, depth, kc, col, nc / kNr, work);
+      // B's whole strips are read in place, or packed by the first panel's micro-kernels as they
+      // read them in place (its loads of B serve both; a separate pass over B cost ~18% of W1's
+      // forward product, 40×1000×784, on a Zen 3). Bᵀ's strips and partial strips are packed one
+      // by one first.
+      const bool pack_in_kernel = !direct_b && op_b == Op::None;
       for (Index j = 0; j < nc; j += kNr) {
         const int cols = int(nc - j < kNr ? nc - j : kNr);
         if (cols < kNr || op_b == Op::Transpose)
@@ -330,23 +345,29 @@ inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, cons
         const Index as = packed_a ? rows : lda;
         for (Index j = 0; j < nc; j += kNr) {
           const int cols = int(nc - j < kNr ? nc - j : kNr);
-          const bool in_place = direct_b && cols == kNr;
-          const Scalar* strip = in_place ? b + depth * ldb + col + j : work + (j / kNr) * kc * kNr;
+          Scalar* packed = work + (j / kNr) * kc * kNr;
+          const bool pack = pack_in_kernel && q == 0 && cols == kNr;
+          const bool in_place = (direct_b || pack) && cols == kNr;
+          const Scalar* strip = in_place ? b + depth * ldb + col + j : packed;
           const Index strip_ld = in_place ? ldb : cols <= kW ? kW : kNr;
-          Scalar* tile = c + r0 * ldc + col + j;
+          const Tile tile{kc, panel, as, strip, strip_ld, packed, c + r0 * ldc + col + j, ldc, cols, alpha, beta, write};
           // (A strip read in place is always whole: cols = kNr.)
           if (cols <= kW && rows_in_place)
-            micro_kernel_rows<1, true, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+            micro_kernel_rows<1, true, false>(rows, tile);
           else if (cols <= kW)
-            micro_kernel_rows<1, false, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+            micro_kernel_rows<1, false, false>(rows, tile);
+          else if (rows_in_place && pack)
+            micro_kernel_rows<2, true, true, true>(rows, tile);
+          else if (pack)
+            micro_kernel_rows<2, false, true, true>(rows, tile);
           else if (rows_in_place && in_place)
-            micro_kernel_rows<2, true, true>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+            micro_kernel_rows<2, true, true>(rows, tile);
           else if (rows_in_place)
-            micro_kernel_rows<2, true, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+            micro_kernel_rows<2, true, false>(rows, tile);
           else if (in_place)
-            micro_kernel_rows<2, false, true>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+            micro_kernel_rows<2, false, true>(rows, tile);
           else
-            micro_kernel_rows<2, false, false>(rows, kc, panel, as, strip, strip_ld, tile, ldc, cols, alpha, beta, write);
+            micro_kernel_rows<2, false, false>(rows, tile);
         }
       }
     }
