@@ -2,9 +2,9 @@
 // set this CPU can run (AVX-512 and AVX2 on an AVX-512 CPU): against a long double reference,
 // element by element within the scalar's rounding of the sums, over the shapes that take each
 // path of the kernel — partial panels of rows, partial and one-vector strips of columns, depth
-// blocks, B read in place or packed, op(A) read in place or packed (rows 16 KiB apart), leading
-// dimensions wider than the matrices, beta 0 over NaN, 1 and other, two threads; a negative
-// control shows that the check catches one wrong element. Skipped (exit 77) where the CPU has
+// blocks, B read in place or packed, op(A) read in place or packed (rows 16 KiB apart; Aᵀ over
+// many pages), leading dimensions wider than the matrices, beta 0 over NaN, 1 and other, two
+// threads; a negative control shows that the check catches one wrong element. Skipped (exit 77) where the CPU has
 // neither set.
 #include <doctest/doctest.h>
 
@@ -127,6 +127,10 @@ TEST_CASE_TEMPLATE("simd kernel: every path against a long double reference, in 
       // Rows of A 16 KiB apart (op(A) packed), and a wide B (gathered rows for Bᵀ).
       const Index aliasing = 16384 / Index(sizeof(Scalar));
       cases.push_back({op_a, op_b, 30, 40, 50, op_a == Op::None ? aliasing - 50 : aliasing - 30, 0, 0});
+      cases.push_back({op_a, op_b, 7, 40, 50, op_a == Op::None ? aliasing - 50 : aliasing - 7, 0, 0});
+      // Aᵀ packed because a depth block's rows span more than 256 KiB (rows of 507 or 520 elements)
+      // and B has 8 strips or more; panels of 3 to 5 rows, narrower than half a vector.
+      for (Index m : {7, 20}) cases.push_back({op_a, op_b, m, 300, 300, 500, 0, 0});
       cases.push_back({op_a, op_b, 20, 600, 64, 0, op_b == Op::None ? 0 : 5000, 0});
     }
   for (SimdIsa isa : isas_here()) {
