@@ -4,8 +4,8 @@
 // path of the kernel — partial panels of rows, partial and one-vector strips of columns, depth
 // blocks, B read in place or packed, op(A) read in place or packed (rows 16 KiB apart; Aᵀ over
 // many pages), leading dimensions wider than the matrices, beta 0 over NaN, 1 and other, two
-// threads; a negative control shows that the check catches one wrong element. Skipped (exit 77) where the CPU has
-// neither set.
+// threads; a negative control shows that the check catches one wrong element. Skipped (exit 77)
+// where the CPU has neither set.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -129,7 +129,8 @@ TEST_CASE_TEMPLATE("simd kernel: every path against a long double reference, in 
       cases.push_back({op_a, op_b, 30, 40, 50, op_a == Op::None ? aliasing - 50 : aliasing - 30, 0, 0});
       cases.push_back({op_a, op_b, 7, 40, 50, op_a == Op::None ? aliasing - 50 : aliasing - 7, 0, 0});
       // Aᵀ packed because a depth block's rows span more than 256 KiB (rows of 507 or 520 elements)
-      // and B has 8 strips or more; panels of 3 to 5 rows, narrower than half a vector.
+      // and B has 8 strips or more; panels of 3 to 5 rows in AVX2, whose packing's whole-vector
+      // stores spill past the panel's next step (3 rows of 8 floats: two steps on).
       for (Index m : {7, 20}) cases.push_back({op_a, op_b, m, 300, 300, 500, 0, 0});
       cases.push_back({op_a, op_b, 20, 600, 64, 0, op_b == Op::None ? 0 : 5000, 0});
     }
