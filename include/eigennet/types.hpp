@@ -21,6 +21,10 @@ using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 template <typename Scalar>
 using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
 
+// Bytes, one sample per row (e.g. image pixels as in their file): ByteRows (copy_rows.hpp) reads
+// them as Scalar.
+using ByteMatrix = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
 // Non-owning views used at every layer boundary: they bind whole matrices and blocks of
 // rows without copying.
 template <typename Scalar>

@@ -49,7 +49,8 @@ class DeviceStepper final : public Stepper<Scalar> {
   DeviceStepper(Network<Scalar>& host, const DeviceOptions& options, const LabeledData<Scalar>& train)
       : host_(host), device_(host, options), learning_rate_(options.optimizer.learning_rate) {
     if (train.empty()) throw std::invalid_argument("device training: the training set is empty");
-    device_.set_training_set(*train.x, *train.labels);
+    Matrix<Scalar> converted;  // a set of bytes, converted for the upload
+    device_.set_training_set(train.matrix(converted), *train.labels);
   }
 
   void step(const std::vector<Index>& indices) override {

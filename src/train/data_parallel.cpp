@@ -122,6 +122,23 @@ Scalar DataParallel<Scalar>::forward_backward_rows(ConstMatrixRef<Scalar> set, c
                                                    ConstLabelsRef labels, const Loss<Scalar>& loss,
                                                    std::optional<Scalar> sgd_rate) {
   check_input(set);
+  return step_on_rows(set, indices, rows, labels, loss, sgd_rate);
+}
+
+template <typename Scalar>
+Scalar DataParallel<Scalar>::forward_backward_rows(const ByteRows<Scalar>& set, const Index* indices, Index rows,
+                                                   ConstLabelsRef labels, const Loss<Scalar>& loss,
+                                                   std::optional<Scalar> sgd_rate) {
+  if (!set.bytes) throw std::invalid_argument("data-parallel: the byte rows have no bytes");
+  require_cols(*set.bytes, network_.input_size(), "data-parallel: input X");
+  return step_on_rows(set, indices, rows, labels, loss, sgd_rate);
+}
+
+// set: a matrix or ByteRows, its width checked.
+template <typename Scalar>
+template <typename Set>
+Scalar DataParallel<Scalar>::step_on_rows(const Set& set, const Index* indices, Index rows, ConstLabelsRef labels,
+                                          const Loss<Scalar>& loss, std::optional<Scalar> sgd_rate) {
   require_labels(labels.size(), rows, "data-parallel");
   return step(
       rows, loss,

@@ -12,6 +12,29 @@ LabeledData<Scalar>::LabeledData(const Matrix<Scalar>& x_, const Labels& labels_
   require_labels(labels_.size(), x_.rows(), "labeled data");
 }
 
+template <typename Scalar>
+LabeledData<Scalar>::LabeledData(const ByteRows<Scalar>& bytes_, const Labels& labels_)
+    : bytes(bytes_), labels(&labels_) {
+  if (!bytes_.bytes) throw std::invalid_argument("labeled data: the byte rows have no bytes");
+  require_labels(labels_.size(), bytes_.rows(), "labeled data");
+}
+
+template <typename Scalar>
+void LabeledData<Scalar>::copy_inputs(Index begin, Index count, MatrixRef<Scalar> out) const {
+  if (x)
+    out.topRows(count) = x->middleRows(begin, count);
+  else
+    copy_rows<Scalar>(bytes, begin, count, out);
+}
+
+template <typename Scalar>
+const Matrix<Scalar>& LabeledData<Scalar>::matrix(Matrix<Scalar>& storage) const {
+  if (x) return *x;
+  storage.resize(size(), cols());
+  copy_inputs(0, size(), storage);
+  return storage;
+}
+
 // scores: N×K, labels: N → fraction of rows whose first maximum is at the label.
 template <typename Scalar>
 double accuracy(ConstMatrixRef<Scalar> scores, ConstLabelsRef labels) {
@@ -45,7 +68,10 @@ void SynchronousStepper<Scalar>::finish_step(const StepResult& result, bool fuse
 template <typename Scalar>
 void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
                   MatrixRef<Scalar> x, Labels& labels) {
-  copy_rows<Scalar>(*data.x, indices.data() + begin, count, x.topRows(count));
+  if (data.x)
+    copy_rows<Scalar>(*data.x, indices.data() + begin, count, x.topRows(count));
+  else
+    copy_rows<Scalar>(data.bytes, indices.data() + begin, count, x.topRows(count));
   gather_batch_labels(data, indices, begin, count, labels);
 }
 
@@ -61,11 +87,16 @@ namespace {
 template <typename Scalar>
 void check_data(const Network<Scalar>& net, const LabeledData<Scalar>& data, const char* what) {
   if (data.empty()) return;
-  require_cols(*data.x, net.input_size(), [&] { return std::string(what) + " input X"; });
+  const auto what_x = [&] { return std::string(what) + " input X"; };
+  if (data.x)
+    require_cols(*data.x, net.input_size(), what_x);
+  else
+    require_cols(*data.bytes.bytes, net.input_size(), what_x);
 }
 
-// data: N×D in batches of at most batch rows → accuracy (and mean loss). `buffer` (batch×D)
-// holds transformed copies when a transform is set; otherwise rows are read in place.
+// data: N×D in batches of at most batch rows → accuracy (and mean loss). A matrix's rows are
+// read in place, or copied into `buffer` (batch×D) when a transform is set; bytes are converted
+// into the network's input buffer (and transformed there).
 template <typename Scalar>
 Evaluation evaluate_with(Network<Scalar>& net, const LabeledData<Scalar>& data, Index batch,
                          const Loss<Scalar>* loss, const BatchTransform<Scalar>& transform, Matrix<Scalar>& buffer) {
@@ -77,6 +108,12 @@ Evaluation evaluate_with(Network<Scalar>& net, const LabeledData<Scalar>& data, 
     const Index n = std::min(batch, data.size() - start);
     ConstLabelsRef labels = data.labels->segment(start, n);
     ConstMatrixRef<Scalar> out = [&]() -> ConstMatrixRef<Scalar> {
+      if (!data.x) {
+        MatrixRef<Scalar> x = net.input_buffer(n);
+        data.copy_inputs(start, n, x);
+        if (transform) transform(x);
+        return net.forward(x);
+      }
       if (!transform) return net.forward(data.x->middleRows(start, n));
       buffer.topRows(n) = data.x->middleRows(start, n);
       transform(buffer.topRows(n));
@@ -129,7 +166,9 @@ class HostStepper final : public SynchronousStepper<Scalar> {
       gather_batch_labels(train_, indices, 0, n, batch_labels_);
       fused = rate.has_value();
       const std::optional<Scalar> sgd_rate = fused ? std::optional<Scalar>(Scalar(*rate)) : std::nullopt;
-      result.loss = double(parallel_.forward_backward_rows(*train_.x, indices.data(), n, labels, loss_, sgd_rate));
+      result.loss = double(train_.x ? parallel_.forward_backward_rows(*train_.x, indices.data(), n, labels, loss_, sgd_rate)
+                                    : parallel_.forward_backward_rows(train_.bytes, indices.data(), n, labels, loss_,
+                                                                      sgd_rate));
       result.accuracy = accuracy<Scalar>(parallel_.output(), labels);
     } else {
       // Replicas on a transformed batch: gathered and transformed whole first.
@@ -180,7 +219,8 @@ class Trainer {
     // Everything a step or a pass needs, allocated once here.
     eval_batch_ = std::max<Index>(1, std::min(eval_batch, std::max(validation.size(), test.size())));
     net.reserve(std::max(batch_size, eval_batch_));
-    if (hooks.transform) eval_x_.resize(eval_batch_, net.input_size());
+    // A transform's copies of a matrix's rows (bytes are converted into the network's buffer).
+    if (hooks.transform && (validation.x || test.x)) eval_x_.resize(eval_batch_, net.input_size());
     if (hooks.stepper) {
       stepper_ = hooks.stepper;
     } else {
@@ -298,7 +338,7 @@ Evaluation evaluate(Network<Scalar>& net, const LabeledData<Scalar>& data, Index
   if (batch_size < 1) throw std::invalid_argument("evaluate: batch size must be ≥ 1, got " + std::to_string(batch_size));
   check_data(net, data, "evaluation");
   Matrix<Scalar> buffer;
-  if (transform) buffer.resize(std::min(batch_size, data.size()), net.input_size());
+  if (transform && data.x) buffer.resize(std::min(batch_size, data.size()), net.input_size());
   return evaluate_with(net, data, batch_size, loss, transform, buffer);
 }
 

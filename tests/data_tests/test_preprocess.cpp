@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "eigennet/data/preprocess.hpp"
 #include "eigennet/data/split.hpp"
+#include "eigennet/threads.hpp"
 #include "test_util.hpp"
 
 using namespace eigennet;
@@ -81,6 +83,61 @@ TEST_CASE_TEMPLATE("normalisations: whole set, fixed constants, per batch", Scal
         message_of<std::invalid_argument>([&] { normalize_batch<Scalar>(big.bottomRows(1)); });
     CHECK(contains(msg, "std must be > 0"));
   }
+}
+
+TEST_CASE_TEMPLATE("unit_scale_rows: rows gathered from the bytes equal the converted matrix's, bit for bit", Scalar,
+                   float, double) {
+  // 500 images of 97 pixels, every byte value present; 400 rows gathered (39k entries: two
+  // threads by the split threshold), a repeat among them.
+  PixelMatrix pixels(500, 97);
+  for (Index r = 0; r < pixels.rows(); ++r)
+    for (Index c = 0; c < pixels.cols(); ++c) pixels(r, c) = std::uint8_t((r * 131 + c * 7 + r * c) % 256);
+  std::vector<Index> indices(400);
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = Index((i * 7919) % 500);
+  indices[399] = indices[0];
+
+  const Matrix<Scalar> unit = to_unit_scale<Scalar>(pixels);
+  const Normalization whole = compute_normalization<Scalar>(unit);
+  CHECK(unit_scale_normalization<Scalar>(pixels).mean == whole.mean);  // the same sums, not close ones
+  CHECK(unit_scale_normalization<Scalar>(pixels).std == whole.std);
+  for (const Normalization n : {Normalization{0.0, 1.0}, kMnistNormalization, whole}) {
+    CAPTURE(n.mean);
+    Matrix<Scalar> expected = unit;
+    if (n.mean != 0.0) apply_normalization<Scalar>(expected, n);
+    const ByteRows<Scalar> rows = unit_scale_rows<Scalar>(pixels, n);
+    REQUIRE(rows.rows() == 500);
+    REQUIRE(rows.cols() == 97);
+    for (int threads : {1, 2}) {
+      CAPTURE(threads);
+      ThreadCountScope scope(threads);
+      Matrix<Scalar> out = Matrix<Scalar>::Constant(400, 97, Scalar(-7));
+      copy_rows<Scalar>(rows, indices.data(), 400, out);
+      Index wrong = 0;
+      for (Index r = 0; r < 400; ++r) wrong += out.row(r) != expected.row(indices[std::size_t(r)]);
+      CHECK(wrong == 0);
+      // Contiguous rows, into a block of a larger matrix (its stride is not the width).
+      Matrix<Scalar> wide = Matrix<Scalar>::Constant(450, 120, Scalar(-7));
+      copy_rows<Scalar>(rows, 50, 450, wide.leftCols(97));
+      CHECK(wide.leftCols(97) == expected.bottomRows(450));
+      CHECK((wide.rightCols(23).array() == Scalar(-7)).all());
+      // Negative control: the comparison sees one entry off by one ulp.
+      out(123, 45) = std::nextafter(out(123, 45), Scalar(2));
+      Index wrong_after = 0;
+      for (Index r = 0; r < 400; ++r) wrong_after += out.row(r) != expected.row(indices[std::size_t(r)]);
+      CHECK(wrong_after == 1);
+    }
+  }
+  // Multiplying by 1/255 instead of dividing would differ (the reason the division is kept).
+  Index differ = 0;
+  for (int v = 0; v < 256; ++v) differ += Scalar(v) * (Scalar(1) / Scalar(255)) != Scalar(v) / Scalar(255);
+  CHECK(differ > 0);
+
+  const std::string msg =
+      message_of<std::invalid_argument>([&] { unit_scale_rows<Scalar>(pixels, Normalization{0.5, 0.0}); });
+  CHECK(contains(msg, "std must be > 0"));
+  CHECK_THROWS_AS(ByteRows<Scalar>(pixels, std::numeric_limits<Scalar>::quiet_NaN(), Scalar(1)),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(unit_scale_normalization<Scalar>(PixelMatrix(0, 3)), std::invalid_argument);
 }
 
 TEST_CASE("random_split: permutation(n), first n - n_val to train, rest to validation") {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "eigennet/data/batching.hpp"
+#include "eigennet/data/preprocess.hpp"
 #include "eigennet/eigennet.hpp"
 #include "eigennet/train/train.hpp"
 
@@ -476,6 +477,79 @@ TEST_CASE("data_parallel = 2 or 3 trains as the plain loop does: same losses, ac
               .abs()
               .maxCoeff() < 1e-12);
   }
+}
+
+TEST_CASE("a set of bytes trains and evaluates as its converted matrix does, bit for bit") {
+  // The blobs as bytes (x·40 + 128, clamped), and the matrix to_unit_scale + fixed normalisation
+  // makes of them; the loops on unit_scale_rows of the same bytes must give identical numbers.
+  const Blobs blobs = make_blobs(53, 1), test_blobs = make_blobs(30, 2);
+  const auto to_bytes = [](const Matrix<double>& x) {
+    PixelMatrix p(x.rows(), x.cols());
+    for (Index r = 0; r < x.rows(); ++r)
+      for (Index c = 0; c < x.cols(); ++c) p(r, c) = std::uint8_t(std::clamp(x(r, c) * 40 + 128, 0.0, 255.0));
+    return p;
+  };
+  const PixelMatrix train_bytes = to_bytes(blobs.x), test_bytes = to_bytes(test_blobs.x);
+  const Normalization n{0.4, 0.2};
+  Matrix<double> train_x = to_unit_scale<double>(train_bytes), test_x = to_unit_scale<double>(test_bytes);
+  normalize_fixed<double>(train_x, n);
+  normalize_fixed<double>(test_x, n);
+  const LabeledData<double> train_matrix(train_x, blobs.labels), test_matrix(test_x, test_blobs.labels);
+  const LabeledData<double> train_rows(unit_scale_rows<double>(train_bytes, n), blobs.labels),
+      test_rows(unit_scale_rows<double>(test_bytes, n), test_blobs.labels);
+  CHECK(train_rows.size() == 53);
+  CHECK(train_rows.cols() == 4);
+
+  const SoftmaxCrossEntropy<double> loss;
+  const auto run = [&](const LabeledData<double>& train, const LabeledData<double>& test, int threads,
+                       bool transform, Network<double>& net) {
+    Sgd<double> sgd(net.parameters(), 0.3);
+    RandomState rng(3);
+    BatchSampler sampler(53, 10, BatchRule::ShuffledEpochs, rng);
+    EpochOptions o;
+    o.epochs = 3;
+    o.batches_per_epoch = sampler.batches_per_epoch();
+    o.batch_size = 10;
+    o.eval_batch = 7;
+    o.data_parallel = threads;
+    TrainingHooks<double> hooks;
+    if (transform) hooks.transform = [](MatrixRef<double> x) { x.col(0) *= 2.0; };
+    return train_epochs<double>(
+        net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); }, train, test, test, o, hooks);
+  };
+  for (int threads : {1, 2}) {
+    for (bool transform : {false, true}) {
+      CAPTURE(threads);
+      CAPTURE(transform);
+      Network<double> from_matrix = linear_net(7), from_bytes = linear_net(7);
+      const TrainingHistory a = run(train_matrix, test_matrix, threads, transform, from_matrix);
+      const TrainingHistory b = run(train_rows, test_rows, threads, transform, from_bytes);
+      CHECK(a.loss == b.loss);
+      CHECK(a.batch_accuracy == b.batch_accuracy);
+      CHECK(a.validation_loss == b.validation_loss);
+      CHECK(a.test_loss == b.test_loss);
+      CHECK(a.test_accuracy == b.test_accuracy);
+      CHECK(*from_matrix.layer(0).parameters()[0].value == *from_bytes.layer(0).parameters()[0].value);
+      CHECK(evaluate<double>(from_bytes, test_rows, 4, &loss).loss ==
+            evaluate<double>(from_bytes, test_matrix, 4, &loss).loss);
+    }
+  }
+  // Negative control: bytes read with another normalisation train to other numbers.
+  Network<double> a_net = linear_net(7), b_net = linear_net(7);
+  const LabeledData<double> shifted(unit_scale_rows<double>(train_bytes, Normalization{0.41, 0.2}), blobs.labels);
+  CHECK(run(train_matrix, test_matrix, 1, false, a_net).loss != run(shifted, test_rows, 1, false, b_net).loss);
+  // A set of bytes of the wrong width is refused, naming it.
+  const PixelMatrix narrow = PixelMatrix::Zero(53, 3);
+  const LabeledData<double> bad(unit_scale_rows<double>(narrow), blobs.labels);
+  Network<double> net = linear_net(7);
+  try {
+    run(bad, test_rows, 1, false, net);
+    FAIL("a 53×3 set was accepted by a 4-input network");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("53×3") != std::string::npos);
+  }
+  Labels too_few(52);
+  CHECK_THROWS_AS(LabeledData<double>(unit_scale_rows<double>(train_bytes), too_few), std::invalid_argument);
 }
 
 namespace {

@@ -107,12 +107,14 @@ struct Options {
   double cuda_min_flops = -1;  // --gemm cuda: the backend's crossover (< 0: kCudaGemmCrossoverFlops)
 };
 
-// The training inputs (N×D, pixels/255) and labels; random data of MNIST's shape on request.
+// The training inputs (N×D pixels, read as pixel / 255 while each batch is gathered, as
+// train-mnist reads them) and labels; random bytes of MNIST's shape on request.
 template <typename Scalar>
 struct TrainingSet {
-  Matrix<Scalar> x;
+  PixelMatrix pixels;
   Labels labels;
   std::string source;
+  ByteRows<Scalar> rows() const { return unit_scale_rows<Scalar>(pixels); }
 };
 
 template <typename Scalar>
@@ -121,8 +123,9 @@ TrainingSet<Scalar> load_training_set(const Options& o) {
   const Index features = o.layers.front(), classes = o.layers.back();
   if (o.random_data) {
     RandomState rng(o.seed + 1);
-    set.x.resize(60000, features);
-    rng.fill_uniform(set.x, 0.0, 1.0);
+    Matrix<float> uniform(60000, features);
+    rng.fill_uniform(uniform, 0.0, 1.0);
+    set.pixels = (uniform.array() * 255.0f + 0.5f).cast<std::uint8_t>();
     set.labels.resize(60000);
     rng.randint(0, static_cast<std::int32_t>(classes), set.labels);
     set.source = "random";
@@ -143,7 +146,7 @@ TrainingSet<Scalar> load_training_set(const Options& o) {
                                 " pixels");
   if (classes < 10)
     throw std::invalid_argument("--layers ends with " + std::to_string(classes) + " outputs; MNIST has 10 classes");
-  set.x = to_unit_scale<Scalar>(mnist.train.pixels);
+  set.pixels = std::move(mnist.train.pixels);
   set.labels = mnist.train.labels;
   set.source = "mnist:" + mnist.directory;
   return set;
@@ -201,8 +204,9 @@ void add_layers(Network<Scalar>& net, const Options& o) {
 
 template <typename Scalar>
 int run(const Options& o) {
-  TrainingSet<Scalar> data = load_training_set<Scalar>(o);
-  const Index n = data.x.rows();
+  const TrainingSet<Scalar> data = load_training_set<Scalar>(o);
+  const ByteRows<Scalar> inputs = data.rows();
+  const Index n = inputs.rows();
 
   Network<Scalar> net;
   add_layers(net, o);
@@ -225,11 +229,11 @@ int run(const Options& o) {
     const Index rows = Index(indices.size());
     gather_labels(data.labels, indices, labels);
     if (o.data_parallel) {
-      last_loss = data_parallel.forward_backward_rows(data.x, indices.data(), rows, labels.head(rows), loss,
+      last_loss = data_parallel.forward_backward_rows(inputs, indices.data(), rows, labels.head(rows), loss,
                                                       Scalar(o.learning_rate));
     } else {
       MatrixRef<Scalar> x = net.input_buffer(rows);
-      gather_rows<Scalar>(data.x, indices, x);
+      copy_rows<Scalar>(inputs, indices.data(), rows, x);
       last_loss = net.forward_backward_sgd(x, labels.head(rows), loss, Scalar(o.learning_rate));
     }
     ++step_number;
@@ -293,8 +297,8 @@ int run(const Options& o) {
 // captures the graph; both stay out of the timed blocks.
 template <typename Scalar>
 int run_cuda(const Options& o) {
-  TrainingSet<Scalar> data = load_training_set<Scalar>(o);
-  const Index n = data.x.rows();
+  const TrainingSet<Scalar> data = load_training_set<Scalar>(o);
+  const Index n = data.pixels.rows();
   Network<Scalar> net;
   add_layers(net, o);
 
@@ -305,7 +309,7 @@ int run_cuda(const Options& o) {
   options.optimizer.learning_rate = o.learning_rate;
   options.graph = o.graph;
   cuda::DeviceNetwork<Scalar> device(net, options);
-  device.set_training_set(data.x, data.labels);
+  device.set_training_set(to_unit_scale<Scalar>(data.pixels), data.labels);
 
   const bool epochs = o.rule == "epochs";
   const BatchRule rule = epochs ? BatchRule::ShuffledEpochs : BatchRule::WithReplacement;

@@ -18,7 +18,7 @@
 namespace eigennet {
 
 // Pixels of N images, one image per row (row-major rows*cols bytes), as in the file.
-using PixelMatrix = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using PixelMatrix = ByteMatrix;
 
 // IDX element type codes (the TT byte of the magic number).
 enum class IdxType : std::uint8_t {

@@ -7,6 +7,7 @@
 // not deduce it.
 #pragma once
 
+#include "eigennet/copy_rows.hpp"
 #include "eigennet/data/idx.hpp"
 #include "eigennet/types.hpp"
 
@@ -40,6 +41,18 @@ Normalization compute_normalization(const ConstMatrixRef<Scalar>& x);
 // numpy (x - mean) / std for a float32 x. Throws std::invalid_argument if std is not > 0.
 template <typename Scalar>
 void apply_normalization(MatrixRef<Scalar> x, const Normalization& n);
+
+// The same statistics as compute_normalization<Scalar>(to_unit_scale<Scalar>(pixels)), bit for
+// bit (the same values summed in the same order), without making that matrix.
+template <typename Scalar>
+Normalization unit_scale_normalization(const PixelMatrix& pixels);
+
+// The pixels read as to_unit_scale<Scalar>(pixels) followed by apply_normalization(n) would make
+// them, bit for bit, converted as each batch is gathered (ByteRows, copy_rows.hpp) instead of
+// once into a matrix four times their size (eight in double). n = {0, 1}: pixel / 255 alone.
+// Borrows pixels. Throws std::invalid_argument as apply_normalization does.
+template <typename Scalar>
+ByteRows<Scalar> unit_scale_rows(const PixelMatrix& pixels, const Normalization& n = {0.0, 1.0});
 
 // Whole-set normalisation: each set normalised with its own statistics (call it once for the
 // training set and once for the test set). Returns the statistics used.

@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "eigennet/copy_rows.hpp"
 #include "eigennet/model/loss.hpp"
 #include "eigennet/model/network.hpp"
 
@@ -67,6 +68,9 @@ class DataParallel {
   // ±Inf; the network's gradients still hold dθ.
   Scalar forward_backward_rows(ConstMatrixRef<Scalar> set, const Index* indices, Index rows, ConstLabelsRef labels,
                                const Loss<Scalar>& loss, std::optional<Scalar> sgd_rate = std::nullopt);
+  // The same on a set of bytes, converted as they are gathered (ByteRows, copy_rows.hpp).
+  Scalar forward_backward_rows(const ByteRows<Scalar>& set, const Index* indices, Index rows, ConstLabelsRef labels,
+                               const Loss<Scalar>& loss, std::optional<Scalar> sgd_rate = std::nullopt);
 
   // The last step's network output for the whole batch (N×output_size), gathered from the
   // blocks (e.g. for the batch's accuracy).
@@ -77,6 +81,9 @@ class DataParallel {
   Index block_begin(int t, Index rows) const { return batch_block_begin(rows, t, threads_); }
   Index block_rows(int t, Index rows) const { return batch_block_rows(rows, t, threads_); }
   void check_input(const ConstMatrixRef<Scalar>& x) const;
+  template <typename Set>
+  Scalar step_on_rows(const Set& set, const Index* indices, Index rows, ConstLabelsRef labels,
+                      const Loss<Scalar>& loss, std::optional<Scalar> sgd_rate);
   template <typename Step>
   Scalar step(Index rows, const Loss<Scalar>& loss, const Step& replica_step,
               std::optional<Scalar> sgd_rate = std::nullopt);

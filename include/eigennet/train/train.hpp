@@ -40,19 +40,28 @@ class TrainingDiverged : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Inputs (N×D, one sample per row) and their class labels (N), borrowed, not copied.
+// Inputs (N×D, one sample per row) and their class labels (N), borrowed, not copied. The inputs
+// are a Scalar matrix, or bytes read as Scalar while each batch is gathered (ByteRows,
+// copy_rows.hpp: a quarter of the memory, and of the memory a gather reads).
 // Default-constructed: no data (an optional validation or test set left out).
 template <typename Scalar>
 struct LabeledData {
   LabeledData() = default;
-  // Throws std::invalid_argument unless x has one row per label.
+  // Throw std::invalid_argument unless the inputs have one row per label.
   LabeledData(const Matrix<Scalar>& x, const Labels& labels);
+  LabeledData(const ByteRows<Scalar>& bytes, const Labels& labels);
 
-  const Matrix<Scalar>* x = nullptr;
+  const Matrix<Scalar>* x = nullptr;  // the inputs as a matrix; null where they are bytes
+  ByteRows<Scalar> bytes;             // the inputs as bytes, where x is null
   const Labels* labels = nullptr;
 
-  bool empty() const { return x == nullptr; }
-  Index size() const { return x ? x->rows() : 0; }
+  bool empty() const { return labels == nullptr; }
+  Index size() const { return x ? x->rows() : bytes.rows(); }
+  Index cols() const { return x ? x->cols() : bytes.cols(); }
+  // out.row(i) = input row begin + i, for i < count (rows in range, unchecked).
+  void copy_inputs(Index begin, Index count, MatrixRef<Scalar> out) const;
+  // The inputs as a Scalar matrix: x itself, or the bytes converted into `storage`.
+  const Matrix<Scalar>& matrix(Matrix<Scalar>& storage) const;
 };
 
 // The sample indices (rows of the training set) of the next batch. The reference must stay
