@@ -114,18 +114,15 @@ const std::vector<std::string>& normalization_names() {
 }
 
 template <typename Scalar>
-Normalization prepare_inputs(const PixelMatrix& pixels, const Settings& settings, Matrix<Scalar>& out) {
+ByteRows<Scalar> prepare_inputs(const PixelMatrix& pixels, const Settings& settings) {
   const auto& names = normalization_names();
   if (std::find(names.begin(), names.end(), settings.normalization) == names.end())
     throw std::invalid_argument("unknown normalization '" + settings.normalization +
                                 "' (expected whole-set, fixed, per-batch or unit)");
-  out = to_unit_scale<Scalar>(pixels);
-  if (settings.normalization == "whole-set") return normalize_whole_set<Scalar>(out);
-  if (settings.normalization == "fixed") {
-    normalize_fixed<Scalar>(out, settings.fixed_normalization);
-    return settings.fixed_normalization;
-  }
-  return Normalization{0.0, 1.0};  // "unit"; "per-batch" happens batch by batch
+  if (settings.normalization == "whole-set")
+    return unit_scale_rows<Scalar>(pixels, unit_scale_normalization<Scalar>(pixels));
+  if (settings.normalization == "fixed") return unit_scale_rows<Scalar>(pixels, settings.fixed_normalization);
+  return unit_scale_rows<Scalar>(pixels);  // "unit"; "per-batch" happens batch by batch
 }
 
 BatchRule parse_batch_rule(const std::string& name) {
@@ -314,8 +311,8 @@ template Network<float> build_mlp<float>(const Settings&, RandomState&, Index, I
 template Network<double> build_mlp<double>(const Settings&, RandomState&, Index, Index);
 template std::unique_ptr<Optimizer<float>> make_optimizer<float>(const Settings&, Network<float>&);
 template std::unique_ptr<Optimizer<double>> make_optimizer<double>(const Settings&, Network<double>&);
-template Normalization prepare_inputs<float>(const PixelMatrix&, const Settings&, Matrix<float>&);
-template Normalization prepare_inputs<double>(const PixelMatrix&, const Settings&, Matrix<double>&);
+template ByteRows<float> prepare_inputs<float>(const PixelMatrix&, const Settings&);
+template ByteRows<double> prepare_inputs<double>(const PixelMatrix&, const Settings&);
 template std::string architecture_text<float>(const Network<float>&);
 template std::string architecture_text<double>(const Network<double>&);
 template std::string describe_settings<float>(const Recipe&, const Settings&, const Network<float>&);

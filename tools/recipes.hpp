@@ -151,11 +151,12 @@ std::unique_ptr<Optimizer<Scalar>> make_optimizer(const Settings& settings, Netw
 // "whole-set", "fixed", "per-batch", "unit" (pixels / 255 only).
 const std::vector<std::string>& normalization_names();
 
-// Pixels → inputs: pixel / 255, then settings.normalization over the whole matrix ("whole-set":
+// Pixels → inputs: pixel / 255, then settings.normalization over the whole set ("whole-set":
 // this set's own mean and std; "fixed": settings.fixed_normalization; "per-batch" and "unit":
-// nothing more here). Returns the mean/std applied (0, 1 when none).
+// nothing more here), read so as each batch is gathered (unit_scale_rows: the pixels stay bytes,
+// borrowed; the values are those of the converted matrix, bit for bit).
 template <typename Scalar>
-Normalization prepare_inputs(const PixelMatrix& pixels, const Settings& settings, Matrix<Scalar>& out);
+ByteRows<Scalar> prepare_inputs(const PixelMatrix& pixels, const Settings& settings);
 
 // "random" (randint with replacement), "first" (the first B samples every step), "shuffle"
 // (shuffled epochs); std::invalid_argument otherwise.

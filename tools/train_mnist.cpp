@@ -374,11 +374,8 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
     validation_part = subset(*train_set, split.validation);
     train_set = &train_part;
   }
-  Matrix<Scalar> train_x, validation_x, test_x;
-  prepare_inputs<Scalar>(train_set->pixels, settings, train_x);
-  prepare_inputs<Scalar>(dataset.data.test.pixels, settings, test_x);
-  if (settings.val_fraction > 0) prepare_inputs<Scalar>(validation_part.pixels, settings, validation_x);
-  const LabeledData<Scalar> train(train_x, train_set->labels), test(test_x, dataset.data.test.labels);
+  const LabeledData<Scalar> train(prepare_inputs<Scalar>(train_set->pixels, settings), train_set->labels),
+      test(prepare_inputs<Scalar>(dataset.data.test.pixels, settings), dataset.data.test.labels);
   if (!options.eval_only && settings.batch_size > train.size() && settings.batch_rule != BatchRule::FirstB)
     std::printf("note: the batch (%lld) is larger than the training set (%lld samples%s): %s\n",
                 (long long)settings.batch_size, (long long)train.size(),
@@ -387,7 +384,9 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
                     ? "each epoch is one step over the whole set"
                     : "each step draws the batch from it with replacement");
   const LabeledData<Scalar> validation =
-      settings.val_fraction > 0 ? LabeledData<Scalar>(validation_x, validation_part.labels) : LabeledData<Scalar>();
+      settings.val_fraction > 0
+          ? LabeledData<Scalar>(prepare_inputs<Scalar>(validation_part.pixels, settings), validation_part.labels)
+          : LabeledData<Scalar>();
   TrainingHooks<Scalar> hooks;
   if (settings.normalization == "per-batch") hooks.transform = [](MatrixRef<Scalar> b) { normalize_batch<Scalar>(b); };
 
@@ -470,7 +469,7 @@ int run(const Recipe& recipe, const Settings& settings, const Options& options, 
     write_training_log(options.log_path, history);
     std::printf("training log written to %s\n", options.log_path.c_str());
   }
-  write_training_plots<Scalar>(options.plots, history, model.network, test_x, dataset.data.test, hooks.transform,
+  write_training_plots<Scalar>(options.plots, history, model.network, test, dataset.data.test, hooks.transform,
                               "train-mnist " + recipe.name);
   if (!options.eval_only) {
     const std::string where =

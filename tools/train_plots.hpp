@@ -123,14 +123,14 @@ inline void plot_progress(const PlotFlags& f, const TrainingHistory& h, const st
 // Predicted class of every test image (batched forward, arg-max; the same batch transform as in
 // training), then the first rows×cols images, misclassified ones first on request.
 template <typename Scalar>
-void plot_samples(const PlotFlags& f, Network<Scalar>& net, const Matrix<Scalar>& test_x, const ImageSet& test_set,
+void plot_samples(const PlotFlags& f, Network<Scalar>& net, const LabeledData<Scalar>& test, const ImageSet& test_set,
                   const BatchTransform<Scalar>& transform, const std::string& title) {
-  const Index n = test_x.rows(), batch = 1000;
+  const Index n = test.size(), batch = 1000;
   std::vector<int> predicted(std::size_t(n), 0);
-  Matrix<Scalar> buffer(std::min(batch, n), test_x.cols());
+  Matrix<Scalar> buffer(std::min(batch, n), test.cols());
   for (Index start = 0; start < n; start += batch) {
     const Index rows = std::min(batch, n - start);
-    buffer.topRows(rows) = test_x.middleRows(start, rows);
+    test.copy_inputs(start, rows, buffer.topRows(rows));
     if (transform) transform(buffer.topRows(rows));
     ConstMatrixRef<Scalar> scores = net.forward(buffer.topRows(rows));
     for (Index r = 0; r < rows; ++r) {
@@ -229,13 +229,13 @@ inline void plot_sweep(const std::string& path, bool show, const std::vector<Swe
 // std::runtime_error, for the tool's usual error exit.
 template <typename Scalar>
 void write_training_plots(const PlotFlags& f, const TrainingHistory& history, Network<Scalar>& net,
-                          const Matrix<Scalar>& test_x, const ImageSet& test_set, const BatchTransform<Scalar>& transform,
+                          const LabeledData<Scalar>& test, const ImageSet& test_set, const BatchTransform<Scalar>& transform,
                           const std::string& title) {
 #ifdef EIGENNET_HAVE_PLOTS
   if (!f.progress_path.empty()) plot_progress(f, history, title);
-  if (!f.samples_path.empty()) plot_samples<Scalar>(f, net, test_x, test_set, transform, title);
+  if (!f.samples_path.empty()) plot_samples<Scalar>(f, net, test, test_set, transform, title);
 #else
-  (void)f, (void)history, (void)net, (void)test_x, (void)test_set, (void)transform, (void)title;
+  (void)f, (void)history, (void)net, (void)test, (void)test_set, (void)transform, (void)title;
 #endif
 }
 

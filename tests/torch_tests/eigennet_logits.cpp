@@ -29,14 +29,15 @@ void write_outputs(const Recipe& recipe, const Settings& settings, const FoundDa
   Model<Scalar> model = recipe.build<Scalar>(settings, rng);
   ParameterList<Scalar> parameters = model.network.parameters();
   load_checkpoint(parameters, load);
-  Matrix<Scalar> x;
-  prepare_inputs<Scalar>(dataset.data.test.pixels, settings, x);
+  const ByteRows<Scalar> x = prepare_inputs<Scalar>(dataset.data.test.pixels, settings);
   const Index n = x.rows(), batch = 1000;
   model.network.reserve(batch);
   Matrix<Scalar> outputs(n, model.network.output_size());
   for (Index begin = 0; begin < n; begin += batch) {
     const Index rows = std::min(batch, n - begin);
-    outputs.middleRows(begin, rows) = model.network.forward(x.middleRows(begin, rows));
+    MatrixRef<Scalar> input = model.network.input_buffer(rows);
+    copy_rows<Scalar>(x, begin, rows, input);
+    outputs.middleRows(begin, rows) = model.network.forward(input);
   }
   NpzWriter writer;
   writer.add("outputs", outputs);
