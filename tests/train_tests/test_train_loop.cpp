@@ -52,6 +52,17 @@ struct FixedBatch {
   }
 };
 
+// Three epochs of `sampler`'s batches of `batch` rows at learning rate 0.3, on `threads` threads.
+EpochOptions three_epochs(const BatchSampler& sampler, Index batch, int threads = 1) {
+  EpochOptions o;
+  o.epochs = 3;
+  o.batches_per_epoch = sampler.batches_per_epoch();
+  o.batch_size = batch;
+  o.learning_rate = 0.3;
+  o.data_parallel = threads;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("accuracy: row-wise arg-max, ties to the first maximum (numpy's argmax)") {
@@ -280,11 +291,7 @@ TEST_CASE("train_epochs: every epoch visits each sample once; per-epoch loss, va
     CHECK(h.epoch_loss.size() == std::size_t(epochs_seen));
     seen.emplace_back();
   };
-  EpochOptions o;
-  o.epochs = 3;
-  o.batches_per_epoch = sampler.batches_per_epoch();
-  o.batch_size = 10;
-  o.learning_rate = 0.3;
+  EpochOptions o = three_epochs(sampler, 10);
   REQUIRE(o.batches_per_epoch == 6);
   const TrainingHistory h = train_epochs<double>(net, loss, sgd, next, {train.x, train.labels},
                                                  {validation.x, validation.labels}, {test.x, test.labels}, o, hooks);
@@ -432,11 +439,7 @@ TEST_CASE("float is instantiated too: the loops train a float network") {
   const SoftmaxCrossEntropy<float> loss;
   Sgd<float> sgd(net.parameters(), 0.01);
   BatchSampler sampler(150, 15, BatchRule::ShuffledEpochs, rng);
-  EpochOptions o;
-  o.epochs = 3;
-  o.batches_per_epoch = sampler.batches_per_epoch();
-  o.batch_size = 15;
-  o.learning_rate = 0.3;
+  const EpochOptions o = three_epochs(sampler, 15);
   const TrainingHistory h =
       train_epochs<float>(net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); },
                           {x, blobs.labels}, {}, {x, blobs.labels}, o);
@@ -451,12 +454,7 @@ TEST_CASE("data_parallel = 2 or 3 trains as the plain loop does: same losses, ac
     Sgd<double> sgd(net.parameters(), 0.01);
     RandomState rng(3);
     BatchSampler sampler(53, 10, BatchRule::ShuffledEpochs, rng);  // batches of 10 and a last one of 3
-    EpochOptions o;
-    o.epochs = 3;
-    o.batches_per_epoch = sampler.batches_per_epoch();
-    o.batch_size = 10;
-    o.learning_rate = 0.3;
-    o.data_parallel = threads;
+    const EpochOptions o = three_epochs(sampler, 10, threads);
     return train_epochs<double>(
         net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); }, {train.x, train.labels}, {},
         {test.x, test.labels}, o);
@@ -503,15 +501,11 @@ TEST_CASE("a set of bytes trains and evaluates as its converted matrix does, bit
   const SoftmaxCrossEntropy<double> loss;
   const auto run = [&](const LabeledData<double>& train, const LabeledData<double>& test, int threads,
                        bool transform, Network<double>& net) {
-    Sgd<double> sgd(net.parameters(), 0.3);
+    Sgd<double> sgd(net.parameters(), 0.01);
     RandomState rng(3);
     BatchSampler sampler(53, 10, BatchRule::ShuffledEpochs, rng);
-    EpochOptions o;
-    o.epochs = 3;
-    o.batches_per_epoch = sampler.batches_per_epoch();
-    o.batch_size = 10;
+    EpochOptions o = three_epochs(sampler, 10, threads);
     o.eval_batch = 7;
-    o.data_parallel = threads;
     TrainingHooks<double> hooks;
     if (transform) hooks.transform = [](MatrixRef<double> x) { x.col(0) *= 2.0; };
     return train_epochs<double>(
