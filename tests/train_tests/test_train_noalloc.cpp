@@ -131,6 +131,41 @@ TEST_CASE_TEMPLATE("train_epochs on BatchSampler's shuffled epochs, plain SGD (f
   CHECK(recorder.growth(17, 48) == 0);  // steps 18..48: epochs 2 and 3, two permutations, the passes
 }
 
+TEST_CASE_TEMPLATE("train_epochs on sets of bytes (ByteRows), one thread or two replicas, allocates nothing after epoch 1",
+                   Scalar, float, double) {
+  // Batches converted from bytes as they are gathered, into the network's input buffer or each
+  // replica's; test passes converted into the network's input buffer; a per-batch transform.
+  Problem<Scalar> p;
+  ByteMatrix train_bytes(500, 64), test_bytes(230, 64);
+  for (Index i = 0; i < train_bytes.size(); ++i) train_bytes.data()[i] = std::uint8_t((i * 37) % 256);
+  for (Index i = 0; i < test_bytes.size(); ++i) test_bytes.data()[i] = std::uint8_t((i * 53) % 256);
+  const LabeledData<Scalar> train(ByteRows<Scalar>(train_bytes, Scalar(0.1), Scalar(0.3)), p.train_labels),
+      test(ByteRows<Scalar>(test_bytes), p.test_labels);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    const SoftmaxCrossEntropy<Scalar> loss;
+    Sgd<Scalar> sgd(p.net.parameters(), 0.01);
+    RandomState rng(43);
+    BatchSampler sampler(500, 32, BatchRule::ShuffledEpochs, rng);
+    Recorder recorder;
+    TrainingHooks<Scalar> hooks;
+    hooks.observer = recorder.observer();
+    if (threads == 2) hooks.transform = [](MatrixRef<Scalar> b) { b.array() *= Scalar(0.5); };
+    EpochOptions o;
+    o.epochs = 3;
+    o.batches_per_epoch = sampler.batches_per_epoch();
+    o.batch_size = 32;
+    o.eval_batch = 100;
+    o.data_parallel = threads;
+    const TrainingHistory h =
+        train_epochs<Scalar>(p.net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); }, train,
+                             test, test, o, hooks);
+    REQUIRE(recorder.after_step.size() == 48);
+    CHECK(h.test_accuracy.size() == 3);
+    CHECK(recorder.growth(17, 48) == 0);  // steps 18..48: epochs 2 and 3 and the passes after epoch 2
+  }
+}
+
 TEST_CASE("BatchSampler allocates nothing in next(), the first epoch's permutation included") {
   for (BatchRule rule : {BatchRule::ShuffledEpochs, BatchRule::WithReplacement, BatchRule::FirstB}) {
     RandomState rng(44);
