@@ -214,7 +214,8 @@ struct Evaluation {
 };
 
 // Forward passes over all of data in batches of batch_size rows; the loss (averaged over all
-// samples) only when a loss is given. Allocates a batch buffer only when transform is set.
+// samples) only when a loss is given. Allocates a batch buffer only when a transform is set
+// and the inputs are a matrix (bytes are converted into the network's input buffer).
 template <typename Scalar>
 Evaluation evaluate(Network<Scalar>& net, const LabeledData<Scalar>& data, Index batch_size,
                     const Loss<Scalar>* loss = nullptr, const BatchTransform<Scalar>& transform = {});
