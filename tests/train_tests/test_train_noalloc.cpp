@@ -49,6 +49,33 @@ struct Recorder {
   long growth(std::size_t from, std::size_t to) const { return after_step.at(to - 1) - after_step.at(from - 1); }
 };
 
+// Three of BatchSampler's shuffled epochs (16 batches of 32, the last of 20; a new permutation each
+// epoch) with plain SGD on `train`, `threads` replicas, a test pass on `test` after each epoch
+// (batches of 100: three passes, the last one partial). Returns the allocation counts.
+template <typename Scalar>
+Recorder sgd_epochs(Problem<Scalar>& p, const LabeledData<Scalar>& train, const LabeledData<Scalar>& test,
+                    int threads = 1, const BatchTransform<Scalar>& transform = {}) {
+  const SoftmaxCrossEntropy<Scalar> loss;
+  Sgd<Scalar> sgd(p.net.parameters(), 0.01);
+  RandomState rng(43);
+  BatchSampler sampler(500, 32, BatchRule::ShuffledEpochs, rng);
+  Recorder recorder;
+  TrainingHooks<Scalar> hooks;
+  hooks.observer = recorder.observer();
+  hooks.transform = transform;
+  EpochOptions o;
+  o.epochs = 3;
+  o.batches_per_epoch = sampler.batches_per_epoch();
+  o.batch_size = 32;
+  o.eval_batch = 100;
+  o.data_parallel = threads;
+  const TrainingHistory h = train_epochs<Scalar>(
+      p.net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); }, train, {}, test, o, hooks);
+  REQUIRE(recorder.after_step.size() == 48);
+  CHECK(h.test_accuracy.size() == 3);
+  return recorder;
+}
+
 }  // namespace
 
 TEST_CASE_TEMPLATE("train_iterations allocates nothing after the first step (test passes included)", Scalar, float,
@@ -111,22 +138,7 @@ TEST_CASE_TEMPLATE("train_epochs on BatchSampler's shuffled epochs, plain SGD (f
   // Every epoch draws a new permutation into the sampler's storage; plain SGD runs fused into the
   // backward, on batches gathered into the network's input buffer.
   Problem<Scalar> p;
-  const SoftmaxCrossEntropy<Scalar> loss;
-  Sgd<Scalar> sgd(p.net.parameters(), 0.01);
-  RandomState rng(43);
-  BatchSampler sampler(500, 32, BatchRule::ShuffledEpochs, rng);  // 16 batches, the last of 20
-  Recorder recorder;
-  TrainingHooks<Scalar> hooks;
-  hooks.observer = recorder.observer();
-  EpochOptions o;
-  o.epochs = 3;
-  o.batches_per_epoch = sampler.batches_per_epoch();
-  o.batch_size = 32;
-  const TrainingHistory h =
-      train_epochs<Scalar>(p.net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); },
-                           {p.train_x, p.train_labels}, {}, {p.test_x, p.test_labels}, o, hooks);
-  REQUIRE(recorder.after_step.size() == 48);
-  CHECK(h.test_accuracy.size() == 3);
+  const Recorder recorder = sgd_epochs<Scalar>(p, {p.train_x, p.train_labels}, {p.test_x, p.test_labels});
   CHECK(p.net.parameters()[0].gradient->isZero(0));  // the fused step ran (no gradient stored)
   CHECK(recorder.growth(17, 48) == 0);  // steps 18..48: epochs 2 and 3, two permutations, the passes
 }
@@ -143,25 +155,8 @@ TEST_CASE_TEMPLATE("train_epochs on sets of bytes (ByteRows), one thread or two 
       test(ByteRows<Scalar>(test_bytes), p.test_labels);
   for (int threads : {1, 2}) {
     CAPTURE(threads);
-    const SoftmaxCrossEntropy<Scalar> loss;
-    Sgd<Scalar> sgd(p.net.parameters(), 0.01);
-    RandomState rng(43);
-    BatchSampler sampler(500, 32, BatchRule::ShuffledEpochs, rng);
-    Recorder recorder;
-    TrainingHooks<Scalar> hooks;
-    hooks.observer = recorder.observer();
-    if (threads == 2) hooks.transform = [](MatrixRef<Scalar> b) { b.array() *= Scalar(0.5); };
-    EpochOptions o;
-    o.epochs = 3;
-    o.batches_per_epoch = sampler.batches_per_epoch();
-    o.batch_size = 32;
-    o.eval_batch = 100;
-    o.data_parallel = threads;
-    const TrainingHistory h =
-        train_epochs<Scalar>(p.net, loss, sgd, [&]() -> const std::vector<Index>& { return sampler.next(); }, train,
-                             test, test, o, hooks);
-    REQUIRE(recorder.after_step.size() == 48);
-    CHECK(h.test_accuracy.size() == 3);
+    const BatchTransform<Scalar> halve = [](MatrixRef<Scalar> b) { b.array() *= Scalar(0.5); };
+    const Recorder recorder = sgd_epochs<Scalar>(p, train, test, threads, threads == 2 ? halve : nullptr);
     CHECK(recorder.growth(17, 48) == 0);  // steps 18..48: epochs 2 and 3 and the passes after epoch 2
   }
 }
