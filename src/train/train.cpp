@@ -28,6 +28,14 @@ void LabeledData<Scalar>::copy_inputs(Index begin, Index count, MatrixRef<Scalar
 }
 
 template <typename Scalar>
+void LabeledData<Scalar>::gather_inputs(const Index* indices, Index count, MatrixRef<Scalar> out) const {
+  if (x)
+    copy_rows<Scalar>(*x, indices, count, out.topRows(count));
+  else
+    copy_rows<Scalar>(bytes, indices, count, out.topRows(count));
+}
+
+template <typename Scalar>
 const Matrix<Scalar>& LabeledData<Scalar>::matrix(Matrix<Scalar>& storage) const {
   if (x) return *x;
   storage.resize(size(), cols());
@@ -68,10 +76,7 @@ void SynchronousStepper<Scalar>::finish_step(const StepResult& result, bool fuse
 template <typename Scalar>
 void gather_batch(const LabeledData<Scalar>& data, const std::vector<Index>& indices, Index begin, Index count,
                   MatrixRef<Scalar> x, Labels& labels) {
-  if (data.x)
-    copy_rows<Scalar>(*data.x, indices.data() + begin, count, x.topRows(count));
-  else
-    copy_rows<Scalar>(data.bytes, indices.data() + begin, count, x.topRows(count));
+  data.gather_inputs(indices.data() + begin, count, x);
   gather_batch_labels(data, indices, begin, count, labels);
 }
 
@@ -95,11 +100,11 @@ void check_data(const Network<Scalar>& net, const LabeledData<Scalar>& data, con
 }
 
 // data: N×D in batches of at most batch rows → accuracy (and mean loss). A matrix's rows are
-// read in place, or copied into `buffer` (batch×D) when a transform is set; bytes are converted
-// into the network's input buffer (and transformed there).
+// read in place; bytes, or rows to transform, are copied into the network's input buffer (and
+// transformed there), which its forward then reads in place.
 template <typename Scalar>
 Evaluation evaluate_with(Network<Scalar>& net, const LabeledData<Scalar>& data, Index batch,
-                         const Loss<Scalar>* loss, const BatchTransform<Scalar>& transform, Matrix<Scalar>& buffer) {
+                         const Loss<Scalar>* loss, const BatchTransform<Scalar>& transform) {
   Evaluation result;
   result.samples = data.size();
   if (data.empty() || data.size() == 0) return result;
@@ -108,16 +113,11 @@ Evaluation evaluate_with(Network<Scalar>& net, const LabeledData<Scalar>& data, 
     const Index n = std::min(batch, data.size() - start);
     ConstLabelsRef labels = data.labels->segment(start, n);
     ConstMatrixRef<Scalar> out = [&]() -> ConstMatrixRef<Scalar> {
-      if (!data.x) {
-        MatrixRef<Scalar> x = net.input_buffer(n);
-        data.copy_inputs(start, n, x);
-        if (transform) transform(x);
-        return net.forward(x);
-      }
-      if (!transform) return net.forward(data.x->middleRows(start, n));
-      buffer.topRows(n) = data.x->middleRows(start, n);
-      transform(buffer.topRows(n));
-      return net.forward(buffer.topRows(n));
+      if (data.x && !transform) return net.forward(data.x->middleRows(start, n));
+      MatrixRef<Scalar> x = net.input_buffer(n);
+      data.copy_inputs(start, n, x);
+      if (transform) transform(x);
+      return net.forward(x);
     }();
     right += accuracy<Scalar>(out, labels) * double(n);
     if (loss) loss_sum += double(loss->value_labels(out, labels)) * double(n);
@@ -219,8 +219,6 @@ class Trainer {
     // Everything a step or a pass needs, allocated once here.
     eval_batch_ = std::max<Index>(1, std::min(eval_batch, std::max(validation.size(), test.size())));
     net.reserve(std::max(batch_size, eval_batch_));
-    // A transform's copies of a matrix's rows (bytes are converted into the network's buffer).
-    if (hooks.transform && (validation.x || test.x)) eval_x_.resize(eval_batch_, net.input_size());
     if (hooks.stepper) {
       stepper_ = hooks.stepper;
     } else {
@@ -279,7 +277,7 @@ class Trainer {
     stepper_->update_host();
     if (with_validation) validation_pass(history);
     if (test_.empty()) return;
-    const Evaluation e = evaluate_with(net_, test_, eval_batch_, &loss_, hooks_.transform, eval_x_);
+    const Evaluation e = evaluate_with(net_, test_, eval_batch_, &loss_, hooks_.transform);
     history.test_step.push_back(double(history.steps()));
     history.test_accuracy.push_back(e.accuracy);
     history.test_loss.push_back(e.loss);
@@ -310,7 +308,7 @@ class Trainer {
  private:
   void validation_pass(TrainingHistory& history) {
     if (validation_.empty()) return;
-    const Evaluation e = evaluate_with(net_, validation_, eval_batch_, &loss_, hooks_.transform, eval_x_);
+    const Evaluation e = evaluate_with(net_, validation_, eval_batch_, &loss_, hooks_.transform);
     history.validation_loss.push_back(e.loss);
     history.validation_accuracy.push_back(e.accuracy);
   }
@@ -323,7 +321,6 @@ class Trainer {
   const LabeledData<Scalar>& test_;
   Index eval_batch_, batch_size_;
   const TrainingHooks<Scalar>& hooks_;
-  Matrix<Scalar> eval_x_;
   std::optional<HostStepper<Scalar>> host_stepper_;
   Stepper<Scalar>* stepper_ = nullptr;
   std::vector<StepResult> results_;
@@ -337,9 +334,7 @@ Evaluation evaluate(Network<Scalar>& net, const LabeledData<Scalar>& data, Index
                     const BatchTransform<Scalar>& transform) {
   if (batch_size < 1) throw std::invalid_argument("evaluate: batch size must be ≥ 1, got " + std::to_string(batch_size));
   check_data(net, data, "evaluation");
-  Matrix<Scalar> buffer;
-  if (transform && data.x) buffer.resize(std::min(batch_size, data.size()), net.input_size());
-  return evaluate_with(net, data, batch_size, loss, transform, buffer);
+  return evaluate_with(net, data, batch_size, loss, transform);
 }
 
 template <typename Scalar>

@@ -60,6 +60,8 @@ struct LabeledData {
   Index cols() const { return x ? x->cols() : bytes.cols(); }
   // out.row(i) = input row begin + i, for i < count (rows in range, unchecked).
   void copy_inputs(Index begin, Index count, MatrixRef<Scalar> out) const;
+  // out.row(i) = input row indices[i], for i < count (copy_rows; indices valid, unchecked).
+  void gather_inputs(const Index* indices, Index count, MatrixRef<Scalar> out) const;
   // The inputs as a Scalar matrix: x itself, or the bytes converted into `storage`.
   const Matrix<Scalar>& matrix(Matrix<Scalar>& storage) const;
 };
@@ -214,8 +216,8 @@ struct Evaluation {
 };
 
 // Forward passes over all of data in batches of batch_size rows; the loss (averaged over all
-// samples) only when a loss is given. Allocates a batch buffer only when a transform is set
-// and the inputs are a matrix (bytes are converted into the network's input buffer).
+// samples) only when a loss is given. Rows to transform, and bytes, are copied into the
+// network's input buffer (grown if the network was reserved for fewer rows).
 template <typename Scalar>
 Evaluation evaluate(Network<Scalar>& net, const LabeledData<Scalar>& data, Index batch_size,
                     const Loss<Scalar>* loss = nullptr, const BatchTransform<Scalar>& transform = {});
