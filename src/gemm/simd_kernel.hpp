@@ -137,10 +137,12 @@ inline bool rows_alias(Index stride) {
 
 // Whether Aᵀ read in place would miss the L1 TLB on every step: a panel walks down `block` rows of
 // A, `lda` elements apart, and past 64 pages (256 KiB) of them the TLB's entries run out. Packed
-// instead where enough strips of B (8) share the packed copy to repay it. Zen 3, one thread:
-// 784×1000×256 TN (W2's weight gradient) 85–86 → 90–91 GFLOP/s, 784×4096×1024 TN 83 → 91.
+// instead where B is wide enough (512 columns) that the packed copy, read once for each column of
+// B, repays its pass over A. Zen 3, one thread: 784×1000×256 TN (W2's weight gradient) 85–86 →
+// 90–91 GFLOP/s, 784×4096×1024 TN 83 → 91; but narrower B lose by packing: 784×128×100 TN 58 → 86
+// read in place, 1000×128×100 59 → 84, 784×128×256 58 → 81, 784×320×100 84 → 86.
 inline bool transposed_a_spans_pages(Index block, Index lda, Index n) {
-  return block * lda * Index(sizeof(Scalar)) > 64 * 4096 && n >= 8 * kNr;
+  return block * lda * Index(sizeof(Scalar)) > 64 * 4096 && n >= 512;
 }
 
 // How a tile is written: C = alpha·T (beta 0: C's old values, NaN included, are not read),
@@ -177,11 +179,13 @@ struct Tile {
 // The tile of MR × NV·kW (ARows: op(A)'s rows are A's, read in place). MR·NV accumulators stay in
 // registers through the depth: per step, NV vectors of a row of B and MR broadcasts of op(A),
 // MR·NV FMAs.
-// PrefetchB (B read in place, its rows ldb elements apart): each step also prefetches the same row
-// of the next strip (the kNr elements after it). Rows of B in place are a page apart or more, where
-// the hardware prefetchers do not follow, so without it the first panel to read a strip waits on
-// every line (W1's forward product was 1.3-2× slower than oneDNN's whenever the machine was busy,
-// 1.05-1.1× with it).
+// PrefetchB (a large B read in place, its rows ldb elements apart): each step also prefetches the
+// same row of the next strip (the kNr elements after it). Rows of a large B are a page apart or
+// more, where the hardware prefetchers do not follow, so without it the first panel to read a strip
+// waits on every line (W1's forward product was 1.3-2× slower than oneDNN's whenever the machine was
+// busy, 1.05-1.1× with it). A small B (in L2 after the first panel) is not prefetched: there the
+// prefetches only take load slots (Zen 3, one thread: W3's weight gradient 784×64×100 TN 80-82 →
+// 86-89 GFLOP/s, 784×320×100 TN 61 → 83).
 // PackB (B read in place): each step also stores its row of the strip to `packed` (kNr a row), so
 // that the next panels read the strip packed.
 template <int MR, int NV, bool ARows, bool PrefetchB, bool PackB>
@@ -327,7 +331,8 @@ inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, cons
   // B read in place: op(B) = B, and few enough rows of C that a block of B is read a few times, or
   // B small enough to stay in L2 unpacked, half a block (W3's first layer, 784×64, where L2 holds
   // 1 MiB: its epoch 2-6% faster).
-  const bool direct_b = op_b == Op::None && (m <= kDirectBRows || k * n <= kKc * nc_block / 2);
+  const bool small_b = k * n <= kKc * nc_block / 2;
+  const bool direct_b = op_b == Op::None && (m <= kDirectBRows || small_b);
   const Panels panels = panels_of(m);
   // Depth blocks of equal size, at most kKc each.
   const Index blocks = (k + kKc - 1) / kKc, block = (k + blocks - 1) / blocks;
@@ -369,6 +374,7 @@ inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, cons
           const Index strip_ld = in_place ? ldb : cols <= kW ? kW : kNr;
           const Tile tile{kc, panel, as, strip, strip_ld, packed, c + r0 * ldc + col + j, ldc, cols, alpha, beta, write};
           // (A strip read in place is always whole: cols = kNr.)
+          const bool prefetch = in_place && !small_b;
           if (cols <= kW && rows_in_place)
             micro_kernel_rows<1, true, false>(rows, tile);
           else if (cols <= kW)
@@ -377,11 +383,11 @@ inline void gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, cons
             micro_kernel_rows<2, true, true, true>(rows, tile);
           else if (pack)
             micro_kernel_rows<2, false, true, true>(rows, tile);
-          else if (rows_in_place && in_place)
+          else if (rows_in_place && prefetch)
             micro_kernel_rows<2, true, true>(rows, tile);
           else if (rows_in_place)
             micro_kernel_rows<2, true, false>(rows, tile);
-          else if (in_place)
+          else if (prefetch)
             micro_kernel_rows<2, false, true>(rows, tile);
           else
             micro_kernel_rows<2, false, false>(rows, tile);
