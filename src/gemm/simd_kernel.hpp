@@ -137,12 +137,14 @@ inline bool rows_alias(Index stride) {
 
 // Whether Aᵀ read in place would miss the L1 TLB on every step: a panel walks down `block` rows of
 // A, `lda` elements apart, and past 64 pages (256 KiB) of them the TLB's entries run out. Packed
-// instead where B is wide enough (512 columns) that the packed copy, read once for each column of
-// B, repays its pass over A. Zen 3, one thread: 784×1000×256 TN (W2's weight gradient) 85–86 →
-// 90–91 GFLOP/s, 784×4096×1024 TN 83 → 91; but narrower B lose by packing: 784×128×100 TN 58 → 86
-// read in place, 1000×128×100 59 → 84, 784×128×256 58 → 81, 784×320×100 84 → 86.
+// instead where the rows span well past that (512 KiB) and B is wide enough (320 columns) that the
+// packed copy, read once for each column of B, repays its pass over A. Zen 3, one thread, depth
+// blocks of 256 (800 KiB): 784×1000×256 TN (W2's weight gradient) 85–86 → 90–91 GFLOP/s packed,
+// 784×4096×1024 83 → 91, 784×320×256 65–82 → 84–85, but 784×256×256 81–84 against 85–87 in place
+// and 784×128×256 72 against 85; at 313 KiB (depth 100) packing never gained: 784×1000×100 89–92
+// either way, 784×500×100 84–89 against 90–91 in place, 784×128×100 59 against 85.
 inline bool transposed_a_spans_pages(Index block, Index lda, Index n) {
-  return block * lda * Index(sizeof(Scalar)) > 64 * 4096 && n >= 512;
+  return block * lda * Index(sizeof(Scalar)) > 128 * 4096 && n >= 320;
 }
 
 // How a tile is written: C = alpha·T (beta 0: C's old values, NaN included, are not read),

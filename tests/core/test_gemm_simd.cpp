@@ -128,10 +128,10 @@ TEST_CASE_TEMPLATE("simd kernel: every path against a long double reference, in 
       const Index aliasing = 16384 / Index(sizeof(Scalar));
       cases.push_back({op_a, op_b, 30, 40, 50, op_a == Op::None ? aliasing - 50 : aliasing - 30, 0, 0});
       cases.push_back({op_a, op_b, 7, 40, 50, op_a == Op::None ? aliasing - 50 : aliasing - 7, 0, 0});
-      // Aᵀ packed because a depth block's rows span more than 256 KiB (rows of 507 or 520
-      // elements) and B has 512 columns or more; panels of 3 to 5 rows in AVX2, whose packing's
+      // Aᵀ packed because a depth block's rows span more than 512 KiB (rows of 1007 or 1020
+      // elements) and B has 320 columns or more; panels of 3 to 5 rows in AVX2, whose packing's
       // whole-vector stores spill past the panel's next step (3 rows of 8 floats: two steps on).
-      for (Index m : {7, 20}) cases.push_back({op_a, op_b, m, 600, 300, 500, 0, 0});
+      for (Index m : {7, 20}) cases.push_back({op_a, op_b, m, 400, 300, 1000, 0, 0});
       cases.push_back({op_a, op_b, 20, 600, 64, 0, op_b == Op::None ? 0 : 5000, 0});
     }
   for (SimdIsa isa : isas_here()) {
