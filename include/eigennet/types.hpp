@@ -63,11 +63,13 @@ void require_shape(const Eigen::EigenBase<Derived>& m, Index rows, Index cols, c
 }
 
 // Throws std::invalid_argument "<what> is r×c, expected N×D" unless m has D columns (one row
-// per sample, any number of rows): the check of a batch's or a dataset's width.
-template <typename Derived, typename What>
-void require_cols(const Eigen::EigenBase<Derived>& m, Index cols, const What& what) {
+// per sample, any number of rows): the check of a batch's or a dataset's width. m: a matrix, or
+// anything else with rows() and cols() (ByteRows).
+template <typename Rows, typename What>
+void require_cols(const Rows& m, Index cols, const What& what) {
   if (m.cols() != cols)
-    throw std::invalid_argument(message_text(what) + " is " + shape_of(m) + ", expected N×" + std::to_string(cols));
+    throw std::invalid_argument(message_text(what) + " is " + shape_string(m.rows(), m.cols()) + ", expected N×" +
+                                std::to_string(cols));
 }
 
 // Throws std::invalid_argument "<what>: L labels for R rows (one per row)" unless there is one

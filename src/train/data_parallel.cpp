@@ -130,7 +130,7 @@ Scalar DataParallel<Scalar>::forward_backward_rows(const ByteRows<Scalar>& set, 
                                                    ConstLabelsRef labels, const Loss<Scalar>& loss,
                                                    std::optional<Scalar> sgd_rate) {
   if (!set.bytes) throw std::invalid_argument("data-parallel: the byte rows have no bytes");
-  require_cols(*set.bytes, network_.input_size(), "data-parallel: input X");
+  require_cols(set, network_.input_size(), "data-parallel: input X");
   return step_on_rows(set, indices, rows, labels, loss, sgd_rate);
 }
 

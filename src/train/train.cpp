@@ -29,10 +29,7 @@ void LabeledData<Scalar>::copy_inputs(Index begin, Index count, MatrixRef<Scalar
 
 template <typename Scalar>
 void LabeledData<Scalar>::gather_inputs(const Index* indices, Index count, MatrixRef<Scalar> out) const {
-  if (x)
-    copy_rows<Scalar>(*x, indices, count, out.topRows(count));
-  else
-    copy_rows<Scalar>(bytes, indices, count, out.topRows(count));
+  visit_inputs([&](const auto& set) { copy_rows<Scalar>(set, indices, count, out.topRows(count)); });
 }
 
 template <typename Scalar>
@@ -92,11 +89,7 @@ namespace {
 template <typename Scalar>
 void check_data(const Network<Scalar>& net, const LabeledData<Scalar>& data, const char* what) {
   if (data.empty()) return;
-  const auto what_x = [&] { return std::string(what) + " input X"; };
-  if (data.x)
-    require_cols(*data.x, net.input_size(), what_x);
-  else
-    require_cols(*data.bytes.bytes, net.input_size(), what_x);
+  data.visit_inputs([&](const auto& set) { require_cols(set, net.input_size(), std::string(what) + " input X"); });
 }
 
 // data: N×D in batches of at most batch rows → accuracy (and mean loss). A matrix's rows are
@@ -166,9 +159,9 @@ class HostStepper final : public SynchronousStepper<Scalar> {
       gather_batch_labels(train_, indices, 0, n, batch_labels_);
       fused = rate.has_value();
       const std::optional<Scalar> sgd_rate = fused ? std::optional<Scalar>(Scalar(*rate)) : std::nullopt;
-      result.loss = double(train_.x ? parallel_.forward_backward_rows(*train_.x, indices.data(), n, labels, loss_, sgd_rate)
-                                    : parallel_.forward_backward_rows(train_.bytes, indices.data(), n, labels, loss_,
-                                                                      sgd_rate));
+      result.loss = double(train_.visit_inputs([&](const auto& set) {
+        return parallel_.forward_backward_rows(set, indices.data(), n, labels, loss_, sgd_rate);
+      }));
       result.accuracy = accuracy<Scalar>(parallel_.output(), labels);
     } else {
       // Replicas on a transformed batch: gathered and transformed whole first.

@@ -421,6 +421,16 @@ TEST_CASE("bad input is refused with a message naming the value or the shapes") 
   FixedBatch fixed(4);
   CHECK_THROWS_WITH_AS(train_iterations<double>(wide, loss, sgd5, fixed.callable(), set, {}, {}, o),
                        "training input X is 20×4, expected N×5", std::invalid_argument);
+  // The same check on a set held as bytes, on one network and on data-parallel replicas.
+  const ByteMatrix bytes = ByteMatrix::Zero(20, 4);
+  const LabeledData<double> byte_set(ByteRows<double>(bytes), train.labels);
+  CHECK_THROWS_WITH_AS(train_iterations<double>(wide, loss, sgd5, fixed.callable(), byte_set, {}, {}, o),
+                       "training input X is 20×4, expected N×5", std::invalid_argument);
+  DataParallel<double> replicas(wide, 2);
+  const std::vector<Index> rows = {0, 1, 2, 3};
+  CHECK_THROWS_WITH_AS(replicas.forward_backward_rows(ByteRows<double>(bytes), rows.data(), 4,
+                                                      train.labels.head(4), loss),
+                       "data-parallel: input X is 20×4, expected N×5", std::invalid_argument);
 
   o.iterations = 0;
   CHECK_THROWS_AS(train_iterations<double>(net, loss, sgd, fixed.callable(), set, {}, {}, o), std::invalid_argument);

@@ -64,6 +64,12 @@ struct LabeledData {
   void gather_inputs(const Index* indices, Index count, MatrixRef<Scalar> out) const;
   // The inputs as a Scalar matrix: x itself, or the bytes converted into `storage`.
   const Matrix<Scalar>& matrix(Matrix<Scalar>& storage) const;
+  // f(inputs) with the inputs as they are held, a ConstMatrixRef<Scalar> of x or the ByteRows:
+  // for what takes either (copy_rows, DataParallel::forward_backward_rows, require_cols).
+  template <typename F>
+  decltype(auto) visit_inputs(F&& f) const {
+    return x ? f(ConstMatrixRef<Scalar>(*x)) : f(bytes);
+  }
 };
 
 // The sample indices (rows of the training set) of the next batch. The reference must stay
