@@ -147,6 +147,11 @@ struct DeviceNetwork<Scalar>::Impl {
   }
   void update();
   void enqueue_step(Index n);
+  // The captured steps hold the training set's device pointers: a new set needs new captures.
+  void forget_graphs() {
+    for (auto& [rows, exec] : graphs) cudaGraphExecDestroy(exec);
+    graphs.clear();
+  }
   void throw_if_diverged();
   void fetch_step_results();
 };
@@ -219,7 +224,7 @@ DeviceNetwork<Scalar>::Impl::Impl(Network<Scalar>& host, const DeviceOptions& op
 
 template <typename Scalar>
 DeviceNetwork<Scalar>::Impl::~Impl() {
-  for (auto& [rows, exec] : graphs) cudaGraphExecDestroy(exec);
+  forget_graphs();
 }
 
 // Each layer reads the first n rows of its input buffer, as Network::forward does on the host.
@@ -405,6 +410,7 @@ void DeviceNetwork<Scalar>::set_training_set(ConstMatrixRef<Scalar> x, ConstLabe
                                 std::to_string(labels.size()) + " labels; expected M×" + std::to_string(d.input_size()) +
                                 " and M labels, M > 0");
   d.check_labels(labels, x.rows(), "DeviceNetwork::set_training_set");
+  d.forget_graphs();
   const Matrix<Scalar> x_packed = x;  // a Ref may have a row stride; the device copy has none
   d.training_x = DeviceArray<Scalar>(std::size_t(x.size()), "DeviceNetwork training inputs " + shape_of(x));
   d.training_labels = DeviceArray<std::int32_t>(std::size_t(labels.size()), "DeviceNetwork training labels");
@@ -423,6 +429,7 @@ void DeviceNetwork<Scalar>::set_training_set(ConstMatrixRef<Scalar> x, ConstMatr
     throw std::invalid_argument("DeviceNetwork::set_training_set: x is " + shape_of(x) + ", expected M×" +
                                 std::to_string(d.input_size()) + ", M > 0");
   require_shape(targets, x.rows(), d.output_size(), "DeviceNetwork::set_training_set: targets");
+  d.forget_graphs();
   const Matrix<Scalar> x_packed = x, targets_packed = targets;
   d.training_x = DeviceArray<Scalar>(std::size_t(x.size()), "DeviceNetwork training inputs " + shape_of(x));
   d.training_targets = DeviceArray<Scalar>(std::size_t(targets.size()), "DeviceNetwork training targets");

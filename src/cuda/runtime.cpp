@@ -152,10 +152,15 @@ void gemm_rows(const Context& ctx, Op op_a, Op op_b, Index m, Index n, Index k, 
   };
   for (Index v : {m, n, k, lda, ldb, ldc})
     if (v < 0 || v > INT_MAX) throw std::invalid_argument(what() + ": sizes must lie in [0, 2^31)");
-  // Cᵀ (n×m, column-major with leading dimension ldc) = op(B)ᵀ · op(A)ᵀ.
-  check_cublas(cublas_gemm(ctx.cublas(), cublas_op(op_b), cublas_op(op_a), int(n), int(m), int(k), &alpha, b, int(ldb),
-                           a, int(lda), &beta, c, int(ldc)),
-               what);
+  // cuBLAS's own argument names: column-major C' = alpha'·op(A')·op(B') + beta'·C'.
+  gemm_rows_as_column_major(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                            [&](Op transa, Op transb, Index cm, Index cn, Index ck, Scalar calpha, const Scalar* ca,
+                                Index clda, const Scalar* cb, Index cldb, Scalar cbeta, Scalar* cc, Index cldc) {
+                              check_cublas(cublas_gemm(ctx.cublas(), cublas_op(transa), cublas_op(transb), int(cm),
+                                                       int(cn), int(ck), &calpha, ca, int(clda), cb, int(cldb), &cbeta,
+                                                       cc, int(cldc)),
+                                           what);
+                            });
 }
 
 template void gemm_rows<float>(const Context&, Op, Op, Index, Index, Index, float, const float*, Index, const float*,

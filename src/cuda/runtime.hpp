@@ -79,9 +79,21 @@ class Context {
 // stream, no TF32; one per thread, created on first use.
 Context& default_context();
 
-// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C on ctx's stream; lda/ldb/ldc are row strides.
-// cuBLAS is column-major, and a row-major matrix is its transpose in column-major order, so
-// this is Cᵀ = op(B)ᵀ·op(A)ᵀ in cuBLAS's terms: the operands swap, the ops stay.
+// The row-major product C[m×n] = alpha·op(A)·op(B) + beta·C (lda/ldb/ldc: row strides) as one
+// call of a column-major GEMM with the BLAS argument order (transa, transb, m, n, k, alpha, A,
+// lda, B, ldb, beta, C, ldc), as cuBLAS takes it. A row-major matrix is its transpose in
+// column-major order with the row stride as leading dimension, so the product is
+// Cᵀ = op(B)ᵀ·op(A)ᵀ there: the operands and m, n swap, the ops and the strides stay.
+// gemm_rows passes cuBLAS; test_cuda_nodevice.cpp passes a plain column-major product.
+template <typename Scalar, typename ColumnMajorGemm>
+void gemm_rows_as_column_major(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
+                               const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc,
+                               const ColumnMajorGemm& column_major_gemm) {
+  column_major_gemm(op_b, op_a, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc);
+}
+
+// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C on ctx's stream by cuBLAS
+// (gemm_rows_as_column_major); lda/ldb/ldc are row strides.
 template <typename Scalar>
 void gemm_rows(const Context& ctx, Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a,
                Index lda, const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc);

@@ -135,6 +135,33 @@ TEST_CASE("a NaN loss stops device training at the parameters before it") {
   CHECK(device.parameter("layer0.dense.W") == before);
 }
 
+TEST_CASE("a new training set is read by the next steps, also where a step was captured on the old one") {
+  if (!device_or_skip()) return;
+  RandomState rng(31);
+  const Matrix<float> x1 = random_matrix<float>(30, 20, rng), x2 = random_matrix<float>(30, 20, rng);
+  const Labels y1 = random_labels(30, 4, rng), y2 = random_labels(30, 4, rng);
+  std::vector<float> graph_losses, direct_losses;
+  for (bool graph : {true, false}) {
+    Network<float> net = small_mlp<float>(32);
+    cuda::DeviceOptions options;
+    options.max_batch = 6;
+    options.graph = graph;
+    cuda::DeviceNetwork<float> device(net, options);
+    device.set_training_set(x1, y1);
+    for (int s = 0; s < 3; ++s) device.step({0, 1, 2, 3, 4, 5});  // the second one is captured
+    CHECK(device.graphs_captured() == (graph ? 1 : 0));
+    device.set_training_set(x2, y2);
+    for (int s = 0; s < 3; ++s) {
+      device.step({6, 7, 8, 9, 10, 11});
+      (graph ? graph_losses : direct_losses).push_back(device.loss());
+    }
+  }
+  for (std::size_t s = 0; s < 3; ++s) {
+    CAPTURE(s);
+    CHECK(std::abs(graph_losses[s] - direct_losses[s]) <= 1e-5f * std::abs(direct_losses[s]));
+  }
+}
+
 TEST_CASE("bad step input is refused with the reason") {
   if (!device_or_skip()) return;
   Network<float> host = small_mlp<float>(14);

@@ -81,7 +81,8 @@ class DeviceNetwork {
   void copy_to(Network<Scalar>& host) const;
 
   // The training set: x (M×input_size) with labels (M) for softmax-cross-entropy, or with
-  // targets (M×output_size) for the squared error. Uploaded once; replaces any previous set.
+  // targets (M×output_size) for the squared error. Uploaded once; replaces any previous set
+  // (and the graphs captured on it: the next steps capture again).
   void set_training_set(ConstMatrixRef<Scalar> x, ConstLabelsRef labels);
   void set_training_set(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> targets);
 
