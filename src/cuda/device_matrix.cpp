@@ -20,7 +20,12 @@ DeviceMatrix<Scalar>::DeviceMatrix(Index rows, Index cols) : rows_(rows), cols_(
   const std::size_t bytes = std::size_t(size()) * sizeof(Scalar);
   // A 0-row or 0-column matrix still asks for a device, so the error comes here, not later.
   data_ = static_cast<Scalar*>(detail::device_allocate(bytes > 0 ? bytes : sizeof(Scalar), matrix_name<Scalar>(rows, cols)));
-  detail::check_cuda(cudaMemset(data_, 0, bytes), [&] { return "cudaMemset of " + matrix_name<Scalar>(rows, cols); });
+  try {
+    detail::check_cuda(cudaMemset(data_, 0, bytes), [&] { return "cudaMemset of " + matrix_name<Scalar>(rows, cols); });
+  } catch (...) {
+    detail::device_free(data_);  // a constructor that throws runs no destructor
+    throw;
+  }
 }
 
 template <typename Scalar>

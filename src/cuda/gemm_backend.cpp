@@ -72,7 +72,9 @@ class CudaGemmBackend final : public GemmBackend {
   template <typename Scalar>
   void run(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
            Index ldb, Scalar beta, Scalar* c, Index ldc) {
-    if (2.0 * double(m) * double(n) * double(k) < min_flops_) return cpu_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    // An empty product stays here too: cuBLAS refuses a leading dimension of 0 (k = 0 gives one).
+    const double flops = 2.0 * double(m) * double(n) * double(k);
+    if (flops == 0 || flops < min_flops_) return cpu_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     const Index a_rows = op_a == Op::None ? m : k, a_cols = op_a == Op::None ? k : m;
     const Index b_rows = op_b == Op::None ? k : n, b_cols = op_b == Op::None ? n : k;
     std::lock_guard<std::mutex> lock(mutex_);  // one set of device buffers

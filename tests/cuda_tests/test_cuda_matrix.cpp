@@ -78,4 +78,12 @@ TEST_CASE_TEMPLATE("cuda_gemm_backend: GPU above the crossover, CPU below, both 
     set_gemm_backend(nullptr);
     CHECK(relative_error<Scalar>(c, expected) <= tolerance<Scalar>());
   }
+  // An empty depth (k = 0): C = β·C, also with every product sent to the GPU.
+  const Matrix<Scalar> a0(6, 0), b0(0, 4);
+  Matrix<Scalar> c0 = random_matrix<Scalar>(6, 4, rng);
+  const Matrix<Scalar> half = Scalar(0.5) * c0;
+  set_gemm_backend(cuda_gemm_backend(0.0));
+  gemm<Scalar>(Op::None, Op::None, 1, a0, b0, Scalar(0.5), c0);
+  set_gemm_backend(nullptr);
+  CHECK(c0 == half);
 }
