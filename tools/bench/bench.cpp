@@ -32,7 +32,6 @@
 //
 // Exit codes: 0 ok; 1 bad input (data not found, shapes) or no usable GPU for --device cuda /
 // --gemm cuda; 2 training diverged; CLI11's codes for a bad command line.
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -50,6 +49,7 @@
 #endif
 
 #include "eigennet/threads.hpp"
+#include "json_line.hpp"
 #include "layer_sizes.hpp"
 #include "eigennet/train/data_parallel.hpp"
 #include "eigennet/data/batching.hpp"
@@ -165,6 +165,16 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+// , "allocations": A, "allocations_per_step": A / timed_steps — heap allocations in the timed
+// steps, or null where this build does not count them (support/malloc_counter.hpp).
+void write_allocations(std::ostream& out, long allocated, long timed_steps) {
+  out << ", \"allocations\": ";
+  if (eigennet_test::counts_allocations)
+    out << allocated << ", \"allocations_per_step\": " << double(allocated) / double(timed_steps);
+  else
+    out << "null, \"allocations_per_step\": null";
+}
+
 // The planner's entries (gemm_plan()) as a JSON list: one object per product with its key, the
 // kernel chosen and the microseconds of each kernel measured (null: not a candidate).
 std::string plan_json() {
@@ -265,8 +275,6 @@ int run(const Options& o) {
   const long allocated = eigennet_test::counts_allocations ? eigennet_test::allocations() - allocations_before : 0;
   const long timed_steps = long(steps_per_block) * o.blocks;
 
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
   std::ostringstream out;
   out.precision(9);
   out << "{\"impl\": \"eigennet\", \"threads\": " << o.threads
@@ -274,15 +282,10 @@ int run(const Options& o) {
       << ", \"gemm\": " << json_string(gemm_backend_name()) << ", \"gemm_choice\": " << json_string(gemm_choice())
       << ", \"precision\": " << json_string(o.precision) << ", \"plan\": " << plan_json();
   if (o.gemm == "cuda") out << ", \"cuda_min_flops\": " << (o.cuda_min_flops < 0 ? kCudaGemmCrossoverFlops : o.cuda_min_flops);
-  out << ", \"parallel\": " << json_string(o.data_parallel ? "data" : "gemm") << ", \"steps_per_block\": " << steps_per_block
-      << ", \"block_seconds\": [";
-  for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
-  out << "], \"timed_steps\": " << timed_steps << ", \"allocations\": ";
-  if (eigennet_test::counts_allocations)
-    out << allocated << ", \"allocations_per_step\": " << double(allocated) / double(timed_steps);
-  else
-    out << "null, \"allocations_per_step\": null";
-  out << ", \"maxrss_kb\": " << usage.ru_maxrss << ", \"final_loss\": " << double(last_loss)
+  out << ", \"parallel\": " << json_string(o.data_parallel ? "data" : "gemm") << ", ";
+  bench::write_blocks(out, steps_per_block, seconds);
+  write_allocations(out, allocated, timed_steps);
+  out << ", \"maxrss_kb\": " << bench::maxrss_kb() << ", \"final_loss\": " << double(last_loss)
       << ", \"data\": " << json_string(data.source) << "}";
   std::cout << out.str() << std::endl;
   return 0;
@@ -336,8 +339,6 @@ int run_cuda(const Options& o) {
   const long timed_steps = long(steps_per_block) * o.blocks;
   const Scalar last_loss = device.loss();
 
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
   std::ostringstream out;
   out.precision(9);
   out << "{\"impl\": \"eigennet-cuda\", \"threads\": " << o.threads
@@ -345,14 +346,10 @@ int run_cuda(const Options& o) {
       << ", \"gemm\": " << json_string(o.graph ? "cublas, step in a CUDA graph" : "cublas, direct launches")
       << ", \"device\": " << json_string(cuda::query_device().name) << ", \"parallel\": \"device\""
       << ", \"graphs_captured\": " << device.graphs_captured() << ", \"warmup_steps\": " << warmup
-      << ", \"steps_per_block\": " << steps_per_block << ", \"block_seconds\": [";
-  for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
-  out << "], \"timed_steps\": " << timed_steps << ", \"allocations\": ";
-  if (eigennet_test::counts_allocations)
-    out << allocated << ", \"allocations_per_step\": " << double(allocated) / double(timed_steps);
-  else
-    out << "null, \"allocations_per_step\": null";
-  out << ", \"device_allocations\": " << device_allocated << ", \"maxrss_kb\": " << usage.ru_maxrss
+      << ", ";
+  bench::write_blocks(out, steps_per_block, seconds);
+  write_allocations(out, allocated, timed_steps);
+  out << ", \"device_allocations\": " << device_allocated << ", \"maxrss_kb\": " << bench::maxrss_kb()
       << ", \"final_loss\": " << double(last_loss) << ", \"data\": " << json_string(data.source) << "}";
   std::cout << out.str() << std::endl;
   return 0;

@@ -18,7 +18,6 @@
 // usable GPU it exits 1 with query_device()'s reason.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -31,6 +30,7 @@
 #include <vector>
 
 #include "eigennet/cuda/device.hpp"
+#include "json_line.hpp"
 #include "layer_sizes.hpp"
 
 namespace {
@@ -177,17 +177,13 @@ int run(const Options& o) {
   cudaFree(workspace);
   cudaStreamDestroy(stream);
 
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
   std::ostringstream out;
   out.precision(9);
   out << "{\"impl\": \"cublas-gemm\", \"threads\": " << o.threads << ", \"dtype\": \"" << o.dtype
       << "\", \"gemm\": \"cuBLAS " << version << (o.tf32 ? " TF32" : "") << (o.graph ? ", graph" : ", direct launches")
-      << "\", \"device\": \"" << eigennet::cuda::query_device().name << "\", \"steps_per_block\": " << steps_per_block
-      << ", \"block_seconds\": [";
-  for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
-  out << "], \"timed_steps\": " << steps_per_block * o.blocks << ", \"maxrss_kb\": " << usage.ru_maxrss
-      << ", \"data\": \"random\"}";
+      << "\", \"device\": \"" << eigennet::cuda::query_device().name << "\", ";
+  bench::write_blocks(out, steps_per_block, seconds);
+  out << ", \"maxrss_kb\": " << bench::maxrss_kb() << ", \"data\": \"random\"}";
   std::cout << out.str() << std::endl;
   return 0;
 }

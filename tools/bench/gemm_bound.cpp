@@ -21,7 +21,6 @@
 // --list-kernels prints {"kernels": [...]}, the kernels of this build, and exits.
 //
 // It takes the same flags as eigennet-bench and prints one JSON line of the same form.
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -41,6 +40,7 @@
 
 #include "eigennet/gemm/gemm.hpp"
 #include "eigennet/threads.hpp"
+#include "json_line.hpp"
 #include "layer_sizes.hpp"
 
 namespace {
@@ -149,16 +149,12 @@ int run(const Options& o) {
 #ifdef GEMM_BOUND_HAVE_CBLAS
   if (own_threads) what = std::string("OpenBLAS ") + openblas_get_corename() + ", its own threads";
 #endif
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
   std::ostringstream out;
   out.precision(9);
   out << "{\"impl\": \"gemm-bound\", \"kernel\": \"" << o.kernel << "\", \"threads\": " << o.threads
-      << ", \"dtype\": \"" << o.dtype << "\", \"gemm\": \"" << what << "\", \"steps_per_block\": " << steps_per_block
-      << ", \"block_seconds\": [";
-  for (std::size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i];
-  out << "], \"timed_steps\": " << steps_per_block * o.blocks << ", \"maxrss_kb\": " << usage.ru_maxrss
-      << ", \"data\": \"random\"}";
+      << ", \"dtype\": \"" << o.dtype << "\", \"gemm\": \"" << what << "\", ";
+  bench::write_blocks(out, steps_per_block, seconds);
+  out << ", \"maxrss_kb\": " << bench::maxrss_kb() << ", \"data\": \"random\"}";
   std::cout << out.str() << std::endl;
   return 0;
 }
