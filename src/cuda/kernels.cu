@@ -52,7 +52,9 @@ __global__ void column_sums_kernel(const Scalar* dy, Size rows, Size cols, Scala
 template <typename Scalar>
 __device__ Scalar apply(Activation f, Scalar x) {
   switch (f) {
-    case Activation::Relu: return x > Scalar(0) ? x : Scalar(0);
+    // max(x, 0) as the CPU's ReLU (Eigen's cwiseMax, std::max) computes it: a NaN stays NaN, so
+    // that the loss shows it and training stops.
+    case Activation::Relu: return x < Scalar(0) ? Scalar(0) : x;
     case Activation::Sigmoid: return Scalar(1) / (Scalar(1) + exp(-x));  // exp(−x) = inf → 0, no NaN
     case Activation::Tanh: return tanh(x);
   }

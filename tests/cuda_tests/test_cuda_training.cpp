@@ -110,29 +110,35 @@ TEST_CASE_TEMPLATE("100 device steps equal the CPU run: SGD and momentum, graph 
 
 TEST_CASE("a NaN loss stops device training at the parameters before it") {
   if (!device_or_skip()) return;
-  // No ReLU here: on the device max(NaN, 0) is 0, which would hide the NaN from the loss.
-  Network<float> host;
-  host.emplace<Dense<float>>(20, 8);
-  host.emplace<Tanh<float>>(8);
-  host.emplace<Dense<float>>(8, 4);
-  RandomState rng(13);
-  randomize(host, rng, 0.3);
-  Matrix<float> x = random_matrix<float>(50, 20, rng);
-  x(7, 3) = std::numeric_limits<float>::quiet_NaN();
-  const Labels labels = random_labels(50, 4, rng);
-  cuda::DeviceOptions options;
-  options.max_batch = 4;
-  cuda::DeviceNetwork<float> device(host, options);
-  device.set_training_set(x, labels);
-  device.step({0, 1, 2, 3});
-  device.step({4, 5, 6, 8});
-  CHECK(std::isfinite(device.loss()));
-  const Matrix<float> before = device.parameter("layer0.dense.W");
-  device.step({9, 7, 10, 11});  // row 7 holds a NaN
-  device.step({0, 1, 2, 3});
-  CHECK_THROWS_WITH_AS(device.synchronize(), doctest::Contains("loss evaluation 3"), TrainingDiverged);
-  CHECK_THROWS_AS(device.loss(), TrainingDiverged);
-  CHECK(device.parameter("layer0.dense.W") == before);
+  // ReLU too: max(NaN, 0) stays NaN, as on the CPU, so the NaN reaches the loss.
+  for (bool relu : {false, true}) {
+    CAPTURE(relu);
+    Network<float> host;
+    host.emplace<Dense<float>>(20, 8);
+    if (relu)
+      host.emplace<Relu<float>>(8);
+    else
+      host.emplace<Tanh<float>>(8);
+    host.emplace<Dense<float>>(8, 4);
+    RandomState rng(13);
+    randomize(host, rng, 0.3);
+    Matrix<float> x = random_matrix<float>(50, 20, rng);
+    x(7, 3) = std::numeric_limits<float>::quiet_NaN();
+    const Labels labels = random_labels(50, 4, rng);
+    cuda::DeviceOptions options;
+    options.max_batch = 4;
+    cuda::DeviceNetwork<float> device(host, options);
+    device.set_training_set(x, labels);
+    device.step({0, 1, 2, 3});
+    device.step({4, 5, 6, 8});
+    CHECK(std::isfinite(device.loss()));
+    const Matrix<float> before = device.parameter("layer0.dense.W");
+    device.step({9, 7, 10, 11});  // row 7 holds a NaN
+    device.step({0, 1, 2, 3});
+    CHECK_THROWS_WITH_AS(device.synchronize(), doctest::Contains("loss evaluation 3"), TrainingDiverged);
+    CHECK_THROWS_AS(device.loss(), TrainingDiverged);
+    CHECK(device.parameter("layer0.dense.W") == before);
+  }
 }
 
 TEST_CASE("a new training set is read by the next steps, also where a step was captured on the old one") {
