@@ -208,6 +208,7 @@ DeviceNetwork<Scalar>::Impl::Impl(Network<Scalar>& host, const DeviceOptions& op
   step_log = DeviceArray<Scalar>(2 * std::size_t(options.step_log), name + " step log");
   host_log.resize(2 * std::size_t(options.step_log));
   step_rows.resize(std::size_t(options.step_log));
+  fetched_results.reserve(std::size_t(options.step_log));  // a full ring's fetch allocates nothing
   batch_indices = DeviceArray<std::int32_t>(max_batch, name + " batch indices");
   if (options.loss.kind == DeviceLoss::Kind::SoftmaxCrossEntropy)
     batch_labels = DeviceArray<std::int32_t>(max_batch, name + " batch labels");

