@@ -90,7 +90,9 @@ struct DeviceNetwork<Scalar>::Impl {
   DeviceArray<Scalar> training_x, training_targets;
   DeviceArray<std::int32_t> training_labels;
 
-  std::vector<std::int32_t> host_indices;  // max_batch, filled by step()
+  // Each step's batch indices, written by step() into page-locked slots (max_batch each).
+  detail::PinnedStaging index_staging;
+  static constexpr int kIndexSlots = 4;  // the host runs at most this many steps ahead
   // Step results fetched from the ring but not yet handed out (the ring filled up), and the
   // host copy of the ring.
   std::vector<StepResult> fetched_results;
@@ -214,7 +216,7 @@ DeviceNetwork<Scalar>::Impl::Impl(Network<Scalar>& host, const DeviceOptions& op
     batch_labels = DeviceArray<std::int32_t>(max_batch, name + " batch labels");
   else
     batch_targets = DeviceArray<Scalar>(max_batch * output_size(), name + " batch targets");
-  host_indices.resize(max_batch);
+  index_staging = detail::PinnedStaging(sizeof(std::int32_t) * max_batch, kIndexSlots, name + " batch index staging");
 
   const Scalar hyper_host[2] = {Scalar(opt.learning_rate), Scalar(opt.momentum)};
   copy_to_device(hyper.data(), hyper_host, 2, "learning rate and momentum");
@@ -440,26 +442,27 @@ void DeviceNetwork<Scalar>::set_training_set(ConstMatrixRef<Scalar> x, ConstMatr
   d.training_rows = x.rows();
 }
 
-// The indices go to a fixed device buffer (cudaMemcpyAsync from pageable memory copies them
-// out of host_indices before returning, so the next step may refill it at once). The first step
-// of each batch size runs directly: it loads the kernels and warms cuBLAS outside a capture.
-// From the second on, the step is captured once into a graph and replayed.
+// The indices go to a fixed device buffer, queued from a page-locked slot (index_staging) so
+// that the host does not wait for the device here. The first step of each batch size runs
+// directly: it loads the kernels and warms cuBLAS outside a capture. From the second on, the
+// step is captured once into a graph and replayed.
 template <typename Scalar>
 void DeviceNetwork<Scalar>::step(const std::vector<Index>& indices) {
   Impl& d = *impl_;
   const Index n = static_cast<Index>(indices.size());
   d.check_batch_rows(n, "step");
   if (d.training_rows == 0) throw std::logic_error("DeviceNetwork::step before set_training_set");
+  auto* staged = static_cast<std::int32_t*>(d.index_staging.slot());
   for (Index i = 0; i < n; ++i) {
     if (indices[i] < 0 || indices[i] >= d.training_rows)
       throw std::invalid_argument("DeviceNetwork::step: index " + std::to_string(indices[i]) + " (batch row " +
                                   std::to_string(i) + ") is outside the training set [0, " +
                                   std::to_string(d.training_rows) + ")");
-    d.host_indices[i] = static_cast<std::int32_t>(indices[i]);
+    staged[i] = static_cast<std::int32_t>(indices[i]);
   }
   if (d.steps - d.steps_fetched == d.options.step_log) d.fetch_step_results();  // the ring is full
   d.step_rows[std::size_t(d.steps % d.options.step_log)] = n;
-  d.copy_to_device(d.batch_indices.data(), d.host_indices.data(), n, "batch indices");
+  d.index_staging.copy_to_device(d.batch_indices.data(), sizeof(std::int32_t) * n, d.stream(), "batch indices");
   if (!d.options.graph || !d.eager_step_done[n]) {
     d.enqueue_step(n);
     d.eager_step_done[n] = true;

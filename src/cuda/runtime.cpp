@@ -3,6 +3,7 @@
 #include <atomic>
 #include <climits>
 #include <memory>
+#include <stdexcept>
 
 namespace eigennet {
 namespace cuda {
@@ -116,6 +117,60 @@ void Context::release() noexcept {
 
 void Context::synchronize(const char* what) const {
   check_cuda(cudaStreamSynchronize(stream_), [&] { return std::string("cudaStreamSynchronize after ") + what; });
+}
+
+PinnedStaging::PinnedStaging(std::size_t slot_bytes, int slots, const std::string& what) : slot_bytes_(slot_bytes) {
+  if (slots < 1) throw std::invalid_argument("PinnedStaging for " + what + ": slots must be positive");
+  require_device(what);
+  try {
+    const std::size_t bytes = std::max<std::size_t>(slot_bytes * std::size_t(slots), 1);
+    void* memory = nullptr;
+    check_cuda(cudaHostAlloc(&memory, bytes, cudaHostAllocDefault),
+               [&] { return "cudaHostAlloc(" + std::to_string(bytes) + " bytes) for " + what; });
+    memory_ = static_cast<unsigned char*>(memory);
+    copied_.reserve(std::size_t(slots));
+    for (int i = 0; i < slots; ++i) {
+      cudaEvent_t event = nullptr;
+      check_cuda(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), [&] { return "cudaEventCreate for " + what; });
+      copied_.push_back(event);
+    }
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+void* PinnedStaging::slot() {
+  // An event never recorded counts as completed: the first round does not wait.
+  check_cuda(cudaEventSynchronize(copied_[next_]), "cudaEventSynchronize on a staging slot's last copy");
+  return memory_ + next_ * slot_bytes_;
+}
+
+void PinnedStaging::copy_to_device(void* device, std::size_t bytes, cudaStream_t stream, const char* what) {
+  if (bytes > slot_bytes_)
+    throw std::logic_error(std::string("PinnedStaging: ") + what + ": " + std::to_string(bytes) +
+                           " bytes do not fit a slot of " + std::to_string(slot_bytes_));
+  check_cuda(cudaMemcpyAsync(device, memory_ + next_ * slot_bytes_, bytes, cudaMemcpyHostToDevice, stream),
+             [&] { return std::string("copying ") + what + " to the device"; });
+  check_cuda(cudaEventRecord(copied_[next_], stream), [&] { return std::string("cudaEventRecord after copying ") + what; });
+  next_ = (next_ + 1) % copied_.size();
+}
+
+void PinnedStaging::swap(PinnedStaging& other) noexcept {
+  std::swap(memory_, other.memory_);
+  std::swap(slot_bytes_, other.slot_bytes_);
+  copied_.swap(other.copied_);
+  std::swap(next_, other.next_);
+}
+
+void PinnedStaging::release() noexcept {
+  for (cudaEvent_t event : copied_) {
+    cudaEventSynchronize(event);  // no copy may still read the memory freed below
+    cudaEventDestroy(event);
+  }
+  copied_.clear();
+  if (memory_) cudaFreeHost(memory_);
+  memory_ = nullptr;
 }
 
 Context& default_context() {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "check.hpp"
 #include "eigennet/cuda/device.hpp"
@@ -49,6 +50,41 @@ class DeviceArray {
  private:
   T* data_ = nullptr;
   std::size_t count_ = 0;
+};
+
+// Page-locked host slots for one small host→device copy per step (DeviceNetwork's batch
+// indices). From pageable memory cudaMemcpyAsync may wait for the stream while the driver stages
+// the copy (CUDA runtime API, "API synchronization behavior"), which would keep the host from
+// preparing step i+1 while the device runs step i; from page-locked memory the copy is only
+// queued. A slot is written again only once the copy that last read it has completed (an event
+// recorded behind that copy), so the host runs at most `slots` copies ahead of the device.
+class PinnedStaging {
+ public:
+  PinnedStaging() = default;
+  PinnedStaging(std::size_t slot_bytes, int slots, const std::string& what);
+  ~PinnedStaging() { release(); }
+  PinnedStaging(PinnedStaging&& other) noexcept { swap(other); }
+  PinnedStaging& operator=(PinnedStaging&& other) noexcept {
+    swap(other);
+    return *this;
+  }
+  PinnedStaging(const PinnedStaging&) = delete;
+  PinnedStaging& operator=(const PinnedStaging&) = delete;
+
+  // The slot (slot_bytes) that the next copy_to_device reads; waits while the device has not
+  // yet copied what that slot held `slots` copies ago.
+  void* slot();
+  // Queues the copy of the slot's first `bytes` to `device` on `stream`, and moves to the next slot.
+  void copy_to_device(void* device, std::size_t bytes, cudaStream_t stream, const char* what);
+
+ private:
+  void swap(PinnedStaging& other) noexcept;
+  void release() noexcept;
+
+  unsigned char* memory_ = nullptr;  // slots × slot_bytes, cudaHostAlloc
+  std::size_t slot_bytes_ = 0;
+  std::vector<cudaEvent_t> copied_;  // per slot: recorded behind the copy that last read it
+  std::size_t next_ = 0;
 };
 
 // A stream with its own cuBLAS handle and cuBLAS workspace (ours, allocated once, so that cuBLAS
