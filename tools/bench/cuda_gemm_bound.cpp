@@ -2,9 +2,9 @@
 //
 // The GPU counterpart of gemm-bound (gemm_bound.cpp): it times exactly the products that
 // cuda::DeviceNetwork performs in one training step of the same MLP (src/cuda/device_network.cpp),
-// with the same row-major layouts and transpositions (through the transpose identity, as
-// src/cuda/runtime.cpp's gemm_rows), and nothing else: no gather, bias row, ReLU, softmax or
-// update. Per dense layer in→out, batch B:
+// with the same row-major layouts and transpositions, through the library's own cuBLAS call
+// (detail::gemm_rows, src/cuda/runtime.hpp) on a context like DeviceNetwork's, and nothing else:
+// no gather, bias row, ReLU, softmax or update. Per dense layer in→out, batch B:
 //
 //   forward    Y[B×out]  = X[B×in] · W[in×out]        (NN, beta 1: Y holds the bias rows)
 //   backward   dW[in×out] = Xᵀ · dY[B×out]            (TN, beta 0)
@@ -16,9 +16,6 @@
 //
 // It takes the same flags as eigennet-bench and prints one JSON line of the same form. Without a
 // usable GPU it exits 1 with query_device()'s reason.
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
@@ -32,6 +29,7 @@
 #include "eigennet/cuda/device.hpp"
 #include "json_line.hpp"
 #include "layer_sizes.hpp"
+#include "runtime.hpp"  // src/cuda: Context, DeviceArray, gemm_rows
 
 namespace {
 
@@ -48,55 +46,32 @@ struct Options {
   bool tf32 = false;
 };
 
-void check(cudaError_t status, const std::string& what) {
-  if (status != cudaSuccess)
-    throw std::runtime_error(what + ": " + cudaGetErrorName(status) + ": " + cudaGetErrorString(status));
-}
-void check(cublasStatus_t status, const std::string& what) {
-  if (status != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(what + ": cuBLAS status " + std::to_string(int(status)));
-}
-
-cublasOperation_t op(bool transpose) { return transpose ? CUBLAS_OP_T : CUBLAS_OP_N; }
-
-// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C  ⇔  column-major Cᵀ = op(B)ᵀ·op(A)ᵀ.
-void gemm_rows(cublasHandle_t h, bool ta, bool tb, long m, long n, long k, float alpha, const float* a, long lda,
-               const float* b, long ldb, float beta, float* c, long ldc) {
-  check(cublasSgemm(h, op(tb), op(ta), int(n), int(m), int(k), &alpha, b, int(ldb), a, int(lda), &beta, c, int(ldc)),
-        "cublasSgemm");
-}
-void gemm_rows(cublasHandle_t h, bool ta, bool tb, long m, long n, long k, double alpha, const double* a, long lda,
-               const double* b, long ldb, double beta, double* c, long ldc) {
-  check(cublasDgemm(h, op(tb), op(ta), int(n), int(m), int(k), &alpha, b, int(ldb), a, int(lda), &beta, c, int(ldc)),
-        "cublasDgemm");
-}
+using eigennet::Index;
+using eigennet::Op;
+using eigennet::cuda::detail::check_cuda;
+using eigennet::cuda::detail::Context;
+using eigennet::cuda::detail::DeviceArray;
+using eigennet::cuda::detail::gemm_rows;
 
 // A device buffer filled with uniform values in [-0.5, 0.5).
 template <typename Scalar>
-class Buffer {
- public:
-  Buffer(std::size_t count, std::mt19937& gen) {
-    std::uniform_real_distribution<double> uniform(-0.5, 0.5);
-    std::vector<Scalar> host(count);
-    for (auto& e : host) e = Scalar(uniform(gen));
-    check(cudaMalloc(reinterpret_cast<void**>(&data_), count * sizeof(Scalar)), "cudaMalloc");
-    check(cudaMemcpy(data_, host.data(), count * sizeof(Scalar), cudaMemcpyHostToDevice), "cudaMemcpy");
-  }
-  ~Buffer() { cudaFree(data_); }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  Scalar* get() const { return data_; }
-
- private:
-  Scalar* data_ = nullptr;
-};
+DeviceArray<Scalar> random_buffer(std::size_t count, std::mt19937& gen) {
+  std::uniform_real_distribution<double> uniform(-0.5, 0.5);
+  std::vector<Scalar> host(count);
+  for (auto& e : host) e = Scalar(uniform(gen));
+  DeviceArray<Scalar> buffer(count, "cuda-gemm-bound operand");
+  check_cuda(cudaMemcpy(buffer.data(), host.data(), count * sizeof(Scalar), cudaMemcpyHostToDevice), "cudaMemcpy");
+  return buffer;
+}
 
 template <typename Scalar>
 struct LayerBuffers {
-  long in, out;
-  Buffer<Scalar> x, w, y, dy, dw, dx;
-  LayerBuffers(long in_, long out_, long b, std::mt19937& gen)
-      : in(in_), out(out_), x(b * in, gen), w((in + 1) * out, gen), y(b * out, gen), dy(b * out, gen),
-        dw((in + 1) * out, gen), dx(b * in, gen) {}
+  Index in, out;
+  DeviceArray<Scalar> x, w, y, dy, dw, dx;
+  LayerBuffers(Index in_, Index out_, Index b, std::mt19937& gen)
+      : in(in_), out(out_), x(random_buffer<Scalar>(b * in, gen)), w(random_buffer<Scalar>((in + 1) * out, gen)),
+        y(random_buffer<Scalar>(b * out, gen)), dy(random_buffer<Scalar>(b * out, gen)),
+        dw(random_buffer<Scalar>((in + 1) * out, gen)), dx(random_buffer<Scalar>(b * in, gen)) {}
 };
 
 template <typename Scalar>
@@ -106,28 +81,20 @@ int run(const Options& o) {
   for (std::size_t i = 0; i + 1 < o.layers.size(); ++i)
     layers.push_back(std::make_unique<LayerBuffers<Scalar>>(o.layers[i], o.layers[i + 1], o.batch, gen));
 
-  cudaStream_t stream = nullptr;
-  cublasHandle_t handle = nullptr;
-  void* workspace = nullptr;
-  const std::size_t workspace_bytes = std::size_t(32) << 20;  // as DeviceNetwork's context (runtime.cpp)
-  check(cudaStreamCreate(&stream), "cudaStreamCreate");
-  check(cublasCreate(&handle), "cublasCreate");
-  check(cublasSetStream(handle, stream), "cublasSetStream");
-  check(cudaMalloc(&workspace, workspace_bytes), "cudaMalloc (cuBLAS workspace)");
-  check(cublasSetWorkspace(handle, workspace, workspace_bytes), "cublasSetWorkspace");
-  check(cublasSetMathMode(handle, o.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
-
-  auto step = [&](long b) {
+  // DeviceNetwork's context: its own stream, cuBLAS handle and 32 MiB workspace, TF32 only if asked.
+  const Context context(true, o.tf32);
+  const cudaStream_t stream = context.stream();
+  auto step = [&](Index b) {
     for (auto& l : layers)
-      gemm_rows(handle, false, false, b, l->out, l->in, Scalar(1), l->x.get(), l->in, l->w.get(), l->out, Scalar(1),
-                l->y.get(), l->out);
+      gemm_rows(context, Op::None, Op::None, b, l->out, l->in, Scalar(1), l->x.data(), l->in, l->w.data(), l->out,
+                Scalar(1), l->y.data(), l->out);
     for (std::size_t i = layers.size(); i-- > 0;) {
       auto& l = *layers[i];
-      gemm_rows(handle, true, false, l.in, l.out, b, Scalar(1), l.x.get(), l.in, l.dy.get(), l.out, Scalar(0),
-                l.dw.get(), l.out);
+      gemm_rows(context, Op::Transpose, Op::None, l.in, l.out, b, Scalar(1), l.x.data(), l.in, l.dy.data(), l.out,
+                Scalar(0), l.dw.data(), l.out);
       if (i > 0)
-        gemm_rows(handle, false, true, b, l.in, l.out, Scalar(1), l.dy.get(), l.out, l.w.get(), l.out, Scalar(0),
-                  l.dx.get(), l.in);
+        gemm_rows(context, Op::None, Op::Transpose, b, l.in, l.out, Scalar(1), l.dy.data(), l.out, l.w.data(), l.out,
+                  Scalar(0), l.dx.data(), l.in);
     }
   };
 
@@ -137,15 +104,15 @@ int run(const Options& o) {
   // One step directly first (loads the kernels, outside any capture), then one graph per batch size.
   step(o.batch);
   if (rest > 0) step(rest);
-  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after the first step");
+  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize after the first step");
   cudaGraphExec_t full_graph = nullptr, rest_graph = nullptr;
   auto capture = [&](long b) {
     cudaGraph_t graph = nullptr;
     cudaGraphExec_t exec = nullptr;
-    check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
     step(b);
-    check(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
-    check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+    check_cuda(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
+    check_cuda(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
     cudaGraphDestroy(graph);
     return exec;
   };
@@ -155,27 +122,24 @@ int run(const Options& o) {
   }
   auto launch = [&](long b) {
     if (!o.graph) return step(b);
-    check(cudaGraphLaunch(b == o.batch ? full_graph : rest_graph, stream), "cudaGraphLaunch");
+    check_cuda(cudaGraphLaunch(b == o.batch ? full_graph : rest_graph, stream), "cudaGraphLaunch");
   };
   for (int i = 0; i < o.warmup; ++i) launch(o.batch);
-  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after the warm-up");
+  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize after the warm-up");
 
   std::vector<double> seconds;
   for (int blk = 0; blk < o.blocks; ++blk) {
     const auto start = Clock::now();
     for (long s = 0; s < full_steps; ++s) launch(o.batch);
     if (rest > 0) launch(rest);
-    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after a timed block");
+    check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize after a timed block");
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
   const long steps_per_block = full_steps + (rest > 0 ? 1 : 0);
   int version = 0;
-  cublasGetVersion(handle, &version);
+  cublasGetVersion(context.cublas(), &version);
   if (full_graph) cudaGraphExecDestroy(full_graph);
   if (rest_graph) cudaGraphExecDestroy(rest_graph);
-  cublasDestroy(handle);
-  cudaFree(workspace);
-  cudaStreamDestroy(stream);
 
   std::ostringstream out;
   out.precision(9);
