@@ -3,6 +3,9 @@
 // row-major, C[m×n] = alpha·op(A)·op(B) + beta·C, lda/ldb/ldc are row strides in elements.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -48,6 +51,39 @@ void split_gemm(SequentialGemm<Scalar> sequential, Op op_a, Op op_b, Index m, In
       sequential(op_a, op_b, m, end - begin, k, alpha, a, lda, b_part, ldb, beta, c + begin, ldc);
     }
   });
+}
+
+// The products' own CPU path, as gemm() takes it with no backend plugged in: bf16 where asked
+// (precision.hpp), else the pinned or planned kernel (plan.hpp) split over the threads. For a
+// plugged-in backend that keeps some products on the CPU (the cuBLAS one).
+template <typename Scalar>
+void builtin_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
+                  const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc);
+
+// Times `count` ways of computing one product, run(i) for i in [0, count), on the caller's real
+// operands: C (m×n, row stride ldc) is copied first and restored before every run and at the end,
+// so the caller's product then starts from the original C. One untimed run each (first-call
+// costs: packing space, JIT code, page faults, a GPU's buffers), then rounds in turn, so that a
+// burst of load from elsewhere hits every way alike; seconds[i] is way i's fastest run. About
+// 2 ms of rounds, at least 3 and at most 20. Allocates (the copy of C): for planning only.
+template <typename Scalar, typename Run>
+void time_alternatives(int count, const Run& run, Scalar* c, Index m, Index n, Index ldc, double* seconds) {
+  using Clock = std::chrono::steady_clock;
+  Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>> c_map(c, m, n, Eigen::OuterStride<>(ldc));
+  const Matrix<Scalar> saved = c_map;
+  const auto timed = [&](int i) {
+    c_map = saved;
+    const auto start = Clock::now();
+    run(i);
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  double quickest = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < count; ++i) quickest = std::min(quickest, timed(i));
+  const int rounds = int(std::clamp(2e-3 / std::max(quickest, 1e-9), 3.0, 20.0));
+  for (int i = 0; i < count; ++i) seconds[i] = std::numeric_limits<double>::infinity();
+  for (int r = 0; r < rounds; ++r)
+    for (int i = 0; i < count; ++i) seconds[i] = std::min(seconds[i], timed(i));
+  c_map = saved;
 }
 
 // cblas-style libraries want every size and leading dimension in their integer type and

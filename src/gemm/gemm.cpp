@@ -208,11 +208,8 @@ int candidates(Mode mode, std::array<GemmKernel, kGemmKernelCount>& out) {
   return count;
 }
 
-using Clock = std::chrono::steady_clock;
-
-// Times each candidate on the caller's operands (C is copied first and restored before every run
-// and at the end, so the caller's product then starts from the original C), or asks the test's
-// timer; records and returns the fastest.
+// Times each candidate on the caller's operands (time_alternatives), or asks the test's timer;
+// records and returns the fastest.
 template <typename Scalar>
 GemmKernel plan(const GemmProduct& key, const std::array<GemmKernel, kGemmKernelCount>& cands, int count, Op op_a,
                 Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
@@ -228,24 +225,15 @@ GemmKernel plan(const GemmProduct& key, const std::array<GemmKernel, kGemmKernel
   if (timer) {
     for (int i = 0; i < count; ++i) seconds[int(cands[i])] = timer(key, cands[i]);
   } else {
-    Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>> c_map(c, m, n, Eigen::OuterStride<>(ldc));
-    const Matrix<Scalar> saved = c_map;
-    auto run = [&](GemmKernel kernel) {
-      c_map = saved;
-      const auto start = Clock::now();
-      split_gemm<Scalar>(sequential_kernel<Scalar>(kernel), op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-      return std::chrono::duration<double>(Clock::now() - start).count();
-    };
-    // One untimed run each (first-call costs: packing space, JIT code, page faults), then rounds
-    // in turn, so that a burst of load from elsewhere hits every kernel alike; the fastest run
-    // counts. About 2 ms of rounds, at least 3 and at most 20.
-    double quickest = std::numeric_limits<double>::infinity();
-    for (int i = 0; i < count; ++i) quickest = std::min(quickest, run(cands[i]));
-    const int rounds = int(std::clamp(2e-3 / std::max(quickest, 1e-9), 3.0, 20.0));
-    for (int i = 0; i < count; ++i) seconds[int(cands[i])] = std::numeric_limits<double>::infinity();
-    for (int r = 0; r < rounds; ++r)
-      for (int i = 0; i < count; ++i) seconds[int(cands[i])] = std::min(seconds[int(cands[i])], run(cands[i]));
-    c_map = saved;
+    std::array<double, kGemmKernelCount> times;
+    time_alternatives<Scalar>(
+        count,
+        [&](int i) {
+          split_gemm<Scalar>(sequential_kernel<Scalar>(cands[i]), op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta,
+                             c, ldc);
+        },
+        c, m, n, ldc, times.data());
+    for (int i = 0; i < count; ++i) seconds[int(cands[i])] = times[i];
   }
   const GemmKernel chosen = fastest_gemm_kernel(seconds);
   std::lock_guard<std::mutex> lock(t.mutex);
@@ -285,19 +273,6 @@ std::atomic<int>& precision_slot() {
   return precision;
 }
 
-template <typename Scalar>
-void cpu_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
-              Index ldb, Scalar beta, Scalar* c, Index ldc) {
-  if (m == 0 || n == 0) return;
-#ifdef EIGENNET_HAVE_ONEDNN
-  if constexpr (std::is_same<Scalar, float>::value)
-    if (precision_slot().load(std::memory_order_relaxed) == int(GemmPrecision::Bf16))
-      return onednn_bf16_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-#endif
-  const SequentialGemm<Scalar> kernel = choose<Scalar>(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  split_gemm<Scalar>(kernel, op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
 // ---- Plugged-in backends ----------------------------------------------------------------------------
 
 std::shared_ptr<GemmBackend>& backend_slot() {
@@ -332,6 +307,19 @@ class OpenBlasBackend final : public GemmBackend {
 }  // namespace
 
 template <typename Scalar>
+void builtin_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
+                  const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
+  if (m == 0 || n == 0) return;
+#ifdef EIGENNET_HAVE_ONEDNN
+  if constexpr (std::is_same<Scalar, float>::value)
+    if (precision_slot().load(std::memory_order_relaxed) == int(GemmPrecision::Bf16))
+      return onednn_bf16_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+  const SequentialGemm<Scalar> kernel = choose<Scalar>(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  split_gemm<Scalar>(kernel, op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <typename Scalar>
 void gemm(Op op_a, Op op_b, Scalar alpha, ConstMatrixRef<Scalar> a, ConstMatrixRef<Scalar> b, Scalar beta,
           MatrixRef<Scalar> c) {
   const Index m = op_a == Op::None ? a.rows() : a.cols();
@@ -345,9 +333,13 @@ void gemm(Op op_a, Op op_b, Scalar alpha, ConstMatrixRef<Scalar> a, ConstMatrixR
   if (auto& backend = backend_slot())
     call_backend(*backend, op_a, op_b, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
   else
-    cpu_gemm<Scalar>(op_a, op_b, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+    builtin_gemm<Scalar>(op_a, op_b, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
 }
 
+template void builtin_gemm<float>(Op, Op, Index, Index, Index, float, const float*, Index, const float*, Index, float,
+                                  float*, Index);
+template void builtin_gemm<double>(Op, Op, Index, Index, Index, double, const double*, Index, const double*, Index,
+                                   double, double*, Index);
 template void gemm<float>(Op, Op, float, ConstMatrixRef<float>, ConstMatrixRef<float>, float, MatrixRef<float>);
 template void gemm<double>(Op, Op, double, ConstMatrixRef<double>, ConstMatrixRef<double>, double,
                            MatrixRef<double>);
