@@ -1,9 +1,15 @@
-// The host-pointer GEMM backend: large products are copied to the GPU, multiplied by cuBLAS and
-// copied back; small ones stay on the CPU, where the copies would cost more than the product.
-#include <Eigen/Core>
+// The host-pointer GEMM backend: a product is copied to the GPU, multiplied by cuBLAS and copied
+// back where that is faster than the CPU's own path, measured per product (or, asked for, from a
+// fixed size on); the others stay on the CPU, where the copies would cost more than the product.
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 
+#include "gemm/backend.hpp"
 #include "runtime.hpp"
 
 namespace eigennet {
@@ -31,31 +37,66 @@ class GrowingBuffer {
   std::size_t capacity_ = 0;
 };
 
-// The CPU side for small products: Eigen's kernel on the same row-major operands. (The seam's
-// built-in backend is not reachable from a plugged-in one; this is the same Eigen product,
-// without its per-thread packing buffers and OpenMP split.)
+std::atomic<std::size_t> device_products{0};
+
+// One measured product: where it runs (the key as the CPU planner's, with whether beta is 0,
+// which decides if C is copied in).
+struct Placement {
+  GemmScalar scalar;
+  Op op_a, op_b;
+  Index m, n, k;
+  bool beta_zero;
+  int threads;
+  bool gpu;
+  bool same_product(const Placement& o) const {
+    return scalar == o.scalar && op_a == o.op_a && op_b == o.op_b && m == o.m && n == o.n && k == o.k &&
+           beta_zero == o.beta_zero && threads == o.threads;
+  }
+};
+
+// The measured placements: readers scan the published entries without a lock (an entry is
+// written before `size` is raised past it and never changed after); writers take the mutex. A
+// full table measures no more products: those follow the fixed rule of kUnmeasuredMinFlops.
+class Placements {
+ public:
+  static constexpr int kCapacity = 1024;
+  const Placement* find(const Placement& key) const {
+    const int n = size_.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i)
+      if (entries_[i].same_product(key)) return &entries_[i];
+    return nullptr;
+  }
+  bool full() const { return size_.load(std::memory_order_acquire) == kCapacity; }
+  // Records `p` unless another thread measured the product first; returns the placement in force.
+  bool add(const Placement& p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (const Placement* other = find(p)) return other->gpu;
+    const int n = size_.load(std::memory_order_relaxed);
+    if (n == kCapacity) return p.gpu;
+    entries_[n] = p;
+    size_.store(n + 1, std::memory_order_release);
+    return p.gpu;
+  }
+
+ private:
+  std::unique_ptr<Placement[]> entries_{new Placement[kCapacity]};
+  std::atomic<int> size_{0};
+  std::mutex mutex_;
+};
+
+// Beyond the table's capacity, a product goes to the GPU from this size on without measuring.
+constexpr double kUnmeasuredMinFlops = 1e9;
+
 template <typename Scalar>
-void cpu_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
-              Index ldb, Scalar beta, Scalar* c, Index ldc) {
-  using Stride = Eigen::OuterStride<>;
-  using ConstMap = Eigen::Map<const Matrix<Scalar>, 0, Stride>;
-  Eigen::Map<Matrix<Scalar>, 0, Stride> cm(c, m, n, Stride(ldc));
-  const ConstMap am(a, op_a == Op::None ? m : k, op_a == Op::None ? k : m, Stride(lda));
-  const ConstMap bm(b, op_b == Op::None ? k : n, op_b == Op::None ? n : k, Stride(ldb));
-  if (beta == Scalar(0))
-    cm.setZero();
-  else
-    cm *= beta;
-  if (op_a == Op::None && op_b == Op::None) cm.noalias() += alpha * am * bm;
-  if (op_a == Op::None && op_b == Op::Transpose) cm.noalias() += alpha * am * bm.transpose();
-  if (op_a == Op::Transpose && op_b == Op::None) cm.noalias() += alpha * am.transpose() * bm;
-  if (op_a == Op::Transpose && op_b == Op::Transpose) cm.noalias() += alpha * am.transpose() * bm.transpose();
+constexpr GemmScalar scalar_of() {
+  return std::is_same<Scalar, float>::value ? GemmScalar::Float : GemmScalar::Double;
 }
 
 class CudaGemmBackend final : public GemmBackend {
  public:
+  // min_flops < 0: measure each product; otherwise the fixed crossover.
   explicit CudaGemmBackend(double min_flops) : min_flops_(min_flops) {}
-  const char* name() const override { return "cublas+eigen"; }
+  const char* name() const override { return min_flops_ < 0 ? "cublas+cpu, measured" : "cublas+cpu"; }
 
   void sgemm(Op op_a, Op op_b, Index m, Index n, Index k, float alpha, const float* a, Index lda, const float* b,
              Index ldb, float beta, float* c, Index ldc) override {
@@ -67,14 +108,49 @@ class CudaGemmBackend final : public GemmBackend {
   }
 
  private:
-  // Shapes: op(A) m×k, op(B) k×n, C m×n, row strides lda/ldb/ldc. On the device each operand is
-  // packed (row stride = its width), so strided host blocks copy as 2-D blocks.
   template <typename Scalar>
   void run(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda, const Scalar* b,
            Index ldb, Scalar beta, Scalar* c, Index ldc) {
-    // An empty product stays here too: cuBLAS refuses a leading dimension of 0 (k = 0 gives one).
+    // An empty product stays here: cuBLAS refuses a leading dimension of 0 (k = 0 gives one).
     const double flops = 2.0 * double(m) * double(n) * double(k);
-    if (flops == 0 || flops < min_flops_) return cpu_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    const bool gpu = flops > 0 && (min_flops_ >= 0 ? flops >= min_flops_
+                                                   : measured_on_gpu(op_a, op_b, m, n, k, alpha, a, lda, b, ldb,
+                                                                     beta, c, ldc));
+    if (gpu)
+      device_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+      builtin_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  // Where the product runs faster, timed on its first call both ways on the caller's operands
+  // (time_alternatives: C restored between trials), the CPU way being the library's own
+  // (builtin_gemm: the planner's kernel over the threads).
+  template <typename Scalar>
+  bool measured_on_gpu(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
+                       const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
+    Placement key{scalar_of<Scalar>(), op_a, op_b, m, n, k, beta == Scalar(0), threads_for(m * n * k), false};
+    if (const Placement* known = placements_.find(key)) return known->gpu;
+    if (placements_.full()) return 2.0 * double(m) * double(n) * double(k) >= kUnmeasuredMinFlops;
+    double seconds[2];
+    time_alternatives<Scalar>(
+        2,
+        [&](int way) {
+          if (way == 0)
+            builtin_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+          else
+            device_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        },
+        c, m, n, ldc, seconds);
+    key.gpu = seconds[1] < seconds[0];
+    return placements_.add(key);
+  }
+
+  // On the GPU: each operand copied into a packed device buffer (row stride = its width, so
+  // strided host blocks copy as 2-D blocks), cuBLAS, C copied back (which waits for the product).
+  // Shapes: op(A) m×k, op(B) k×n, C m×n, row strides lda/ldb/ldc.
+  template <typename Scalar>
+  void device_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
+                   const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
     const Index a_rows = op_a == Op::None ? m : k, a_cols = op_a == Op::None ? k : m;
     const Index b_rows = op_b == Op::None ? k : n, b_cols = op_b == Op::None ? n : k;
     std::lock_guard<std::mutex> lock(mutex_);  // one set of device buffers
@@ -93,19 +169,28 @@ class CudaGemmBackend final : public GemmBackend {
     if (beta != Scalar(0)) copy(dc, n * s, c, ldc * s, m, n, cudaMemcpyHostToDevice, "C");
     cuda::detail::gemm_rows<Scalar>(cuda::detail::default_context(), op_a, op_b, m, n, k, alpha, da, a_cols, db,
                                     b_cols, beta, dc, n);
-    copy(c, ldc * s, dc, n * s, m, n, cudaMemcpyDeviceToHost, "C");  // waits for the product
+    copy(c, ldc * s, dc, n * s, m, n, cudaMemcpyDeviceToHost, "C");
+    device_products.fetch_add(1, std::memory_order_relaxed);
   }
 
   double min_flops_;
+  Placements placements_;
   std::mutex mutex_;
   GrowingBuffer a_, b_, c_;
 };
 
 }  // namespace
 
-std::shared_ptr<GemmBackend> cuda_gemm_backend() { return cuda_gemm_backend(kCudaGemmCrossoverFlops); }
+std::size_t cuda_gemm_device_products() { return device_products.load(); }
+
+std::shared_ptr<GemmBackend> cuda_gemm_backend() {
+  if (!cuda::query_device().available) return nullptr;
+  return std::make_shared<CudaGemmBackend>(-1.0);
+}
 
 std::shared_ptr<GemmBackend> cuda_gemm_backend(double min_flops) {
+  if (!(min_flops >= 0))
+    throw std::invalid_argument("cuda_gemm_backend: min_flops must be ≥ 0, got " + std::to_string(min_flops));
   if (!cuda::query_device().available) return nullptr;
   return std::make_shared<CudaGemmBackend>(min_flops);
 }

@@ -3,6 +3,9 @@
 #include "eigennet/cuda/device.hpp"
 #include "eigennet/cuda/device_training.hpp"
 
+#include <stdexcept>
+#include <string>
+
 namespace eigennet {
 namespace cuda {
 
@@ -59,6 +62,11 @@ template std::unique_ptr<Stepper<double>> make_device_stepper<double>(Network<do
 }  // namespace cuda
 
 std::shared_ptr<GemmBackend> cuda_gemm_backend() { return nullptr; }
-std::shared_ptr<GemmBackend> cuda_gemm_backend(double) { return nullptr; }
+std::shared_ptr<GemmBackend> cuda_gemm_backend(double min_flops) {
+  if (!(min_flops >= 0))
+    throw std::invalid_argument("cuda_gemm_backend: min_flops must be ≥ 0, got " + std::to_string(min_flops));
+  return nullptr;
+}
+std::size_t cuda_gemm_device_products() { return 0; }
 
 }  // namespace eigennet

@@ -57,8 +57,8 @@ TEST_CASE_TEMPLATE("cuda::gemm equals eigennet::gemm for every op pair", Scalar,
                        doctest::Contains("op(A) is 3×4, op(B) is 5×6"), std::invalid_argument);
 }
 
-TEST_CASE_TEMPLATE("cuda_gemm_backend: GPU above the crossover, CPU below, both equal to Eigen", Scalar, float,
-                   double) {
+TEST_CASE_TEMPLATE("cuda_gemm_backend(min_flops): GPU above the crossover, CPU below, both equal to Eigen", Scalar,
+                   float, double) {
   if (!device_or_skip()) return;
   RandomState rng(3);
   // Strided operands: blocks of larger matrices.
@@ -72,12 +72,15 @@ TEST_CASE_TEMPLATE("cuda_gemm_backend: GPU above the crossover, CPU below, both 
   for (double crossover : {0.0, 1e30}) {
     CAPTURE(crossover);
     set_gemm_backend(cuda_gemm_backend(crossover));
-    CHECK(std::string(gemm_backend_name()) == "cublas+eigen");
+    CHECK(std::string(gemm_backend_name()) == "cublas+cpu");
     Matrix<Scalar>& c = crossover == 0 ? on_gpu : on_cpu;
+    const std::size_t before = cuda_gemm_device_products();
     gemm<Scalar>(Op::None, Op::None, 1, a, b, Scalar(0.5), c);
     set_gemm_backend(nullptr);
+    CHECK(cuda_gemm_device_products() - before == (crossover == 0 ? 1u : 0u));
     CHECK(relative_error<Scalar>(c, expected) <= tolerance<Scalar>());
   }
+  CHECK_THROWS_WITH_AS(cuda_gemm_backend(-1.0), doctest::Contains("min_flops must be ≥ 0"), std::invalid_argument);
   // An empty depth (k = 0): C = β·C, also with every product sent to the GPU.
   const Matrix<Scalar> a0(6, 0), b0(0, 4);
   Matrix<Scalar> c0 = random_matrix<Scalar>(6, 4, rng);
@@ -86,4 +89,40 @@ TEST_CASE_TEMPLATE("cuda_gemm_backend: GPU above the crossover, CPU below, both 
   gemm<Scalar>(Op::None, Op::None, 1, a0, b0, Scalar(0.5), c0);
   set_gemm_backend(nullptr);
   CHECK(c0 == half);
+}
+
+// The measured backend: a product's first call times it on the CPU and on the GPU (C restored
+// between trials, so the call's result is the product on the caller's C), later calls run where
+// it was faster. A 3×5×4 product cannot repay three copies and a launch (tens of µs against well
+// under one); a 1024³ one (2.1 GFLOP) takes the CPU tens of ms against about a millisecond here.
+TEST_CASE_TEMPLATE("cuda_gemm_backend(): each product measured on its first call, then run where it was faster",
+                   Scalar, float, double) {
+  if (!device_or_skip()) return;
+  RandomState rng(5);
+  const std::shared_ptr<GemmBackend> measured = cuda_gemm_backend();
+  set_gemm_backend(measured);
+  CHECK(std::string(gemm_backend_name()) == "cublas+cpu, measured");
+  for (Index size : {Index(4), Index(1024)}) {
+    CAPTURE(size);
+    const Index m = size == 4 ? 3 : size, n = size == 4 ? 5 : size, k = size;
+    const Matrix<Scalar> a = random_matrix<Scalar>(k, m, rng), b = random_matrix<Scalar>(k, n, rng);
+    const Matrix<Scalar> c0 = random_matrix<Scalar>(m, n, rng);
+    Matrix<Scalar> expected = c0;
+    set_gemm_backend(nullptr);
+    gemm<Scalar>(Op::Transpose, Op::None, 2, a, b, Scalar(0.5), expected);
+    set_gemm_backend(measured);
+    for (int call = 0; call < 3; ++call) {
+      CAPTURE(call);
+      Matrix<Scalar> c = c0;
+      const std::size_t before = cuda_gemm_device_products();
+      gemm<Scalar>(Op::Transpose, Op::None, 2, a, b, Scalar(0.5), c);
+      const std::size_t on_gpu = cuda_gemm_device_products() - before;
+      if (call == 0)
+        CHECK(on_gpu >= 2);  // the trials: one untimed run and at least three timed on the GPU
+      else
+        CHECK(on_gpu == (size == 4 ? 0u : 1u));
+      CHECK(relative_error<Scalar>(c, expected) <= tolerance<Scalar>());
+    }
+  }
+  set_gemm_backend(nullptr);
 }

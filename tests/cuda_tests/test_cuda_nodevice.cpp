@@ -39,6 +39,8 @@ TEST_CASE("without a device: DeviceMatrix, DeviceNetwork and the GEMM backend fa
   }
   CHECK(cuda_gemm_backend() == nullptr);
   CHECK(cuda_gemm_backend(0.0) == nullptr);
+  CHECK_THROWS_WITH_AS(cuda_gemm_backend(-1.0), doctest::Contains("min_flops must be ≥ 0"), std::invalid_argument);
+  CHECK(cuda_gemm_device_products() == 0);
 
   cuda::DeviceMatrix<float> empty;  // holds nothing: needs no device
   CHECK(empty.rows() == 0);

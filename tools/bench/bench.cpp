@@ -26,9 +26,10 @@
 // --precision bf16 (float32 only): set_gemm_precision(GemmPrecision::Bf16) before the run, so the
 // float products run on bf16 operands with float32 accumulation (master weights stay float32).
 // Where this build or CPU has no bf16 it exits 1 with the reason (tools/precision.hpp).
-// --gemm cuda: the CPU training loop with the host-pointer backend cuda_gemm_backend(min_flops)
-// (--cuda-min-flops; default kCudaGemmCrossoverFlops): products of at least that many flops are
-// copied to the GPU, smaller ones stay on the CPU.
+// --gemm cuda: the CPU training loop with the host-pointer backend: cuda_gemm_backend(), which
+// measures per product whether the GPU (copies included) or the CPU is faster, or with
+// --cuda-min-flops X cuda_gemm_backend(X): products of at least X flops on the GPU. The JSON line
+// says how many of the timed steps' products ran on the GPU (device_products_per_step).
 //
 // Exit codes: 0 ok; 1 bad input (data not found, shapes) or no usable GPU for --device cuda /
 // --gemm cuda; 2 training diverged; CLI11's codes for a bad command line.
@@ -104,7 +105,7 @@ struct Options {
   bool data_parallel = false;  // split the batch over replicas (DataParallel) instead of each product
   std::string device = "cpu";  // cpu | cuda (DeviceNetwork)
   bool graph = true;           // --device cuda: replay the step as a CUDA graph (--no-graph: direct launches)
-  double cuda_min_flops = -1;  // --gemm cuda: the backend's crossover (< 0: kCudaGemmCrossoverFlops)
+  double cuda_min_flops = -1;  // --gemm cuda: the backend's fixed crossover (< 0: measured per product)
 };
 
 // The training inputs (N×D pixels, read as pixel / 255 while each batch is gathered, as
@@ -267,6 +268,7 @@ int run(const Options& o) {
   std::vector<double> seconds;
   seconds.reserve(static_cast<std::size_t>(o.blocks));
   const long allocations_before = eigennet_test::counts_allocations ? eigennet_test::allocations() : 0;
+  const std::size_t device_products_before = cuda_gemm_device_products();
   for (int b = 0; b < o.blocks; ++b) {
     const auto start = Clock::now();
     for (Index s = 0; s < steps_per_block; ++s) step(sampler);
@@ -281,7 +283,14 @@ int run(const Options& o) {
       << ", \"dtype\": " << json_string(tools::numpy_dtype_name(tools::dtype_of<Scalar>()))
       << ", \"gemm\": " << json_string(gemm_backend_name()) << ", \"gemm_choice\": " << json_string(gemm_choice())
       << ", \"precision\": " << json_string(o.precision) << ", \"plan\": " << plan_json();
-  if (o.gemm == "cuda") out << ", \"cuda_min_flops\": " << (o.cuda_min_flops < 0 ? kCudaGemmCrossoverFlops : o.cuda_min_flops);
+  if (o.gemm == "cuda") {
+    if (o.cuda_min_flops < 0)
+      out << ", \"cuda_placement\": \"measured\"";
+    else
+      out << ", \"cuda_placement\": \"fixed\", \"cuda_min_flops\": " << o.cuda_min_flops;
+    out << ", \"device_products_per_step\": "
+        << double(cuda_gemm_device_products() - device_products_before) / double(timed_steps);
+  }
   out << ", \"parallel\": " << json_string(o.data_parallel ? "data" : "gemm") << ", ";
   bench::write_blocks(out, steps_per_block, seconds);
   write_allocations(out, allocated, timed_steps);
@@ -401,7 +410,7 @@ int main(int argc, char** argv) {
                  "(set_gemm_precision; --dtype float32 only; needs oneDNN and a CPU with AVX512-BF16 or AMX)")
       ->check(CLI::IsMember(tools::precision_spellings()))->capture_default_str();
   app.add_option("--cuda-min-flops", o.cuda_min_flops,
-                 "--gemm cuda: 2·m·n·k from which a product goes to the GPU (default: kCudaGemmCrossoverFlops)")
+                 "--gemm cuda: 2·m·n·k from which a product goes to the GPU (default: measured per product)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--device", o.device,
                  "cpu, or cuda: the step on the GPU (cuda::DeviceNetwork; needs a build with -Dcuda and a GPU)")
@@ -457,7 +466,7 @@ int main(int argc, char** argv) {
                      "every product already runs on the GPU\n";
         return 1;
       }
-      set_gemm_backend(cuda_gemm_backend(o.cuda_min_flops < 0 ? kCudaGemmCrossoverFlops : o.cuda_min_flops));
+      set_gemm_backend(o.cuda_min_flops < 0 ? cuda_gemm_backend() : cuda_gemm_backend(o.cuda_min_flops));
     }
     if (o.device == "cuda") {
       if (o.data_parallel) {

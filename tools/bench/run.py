@@ -771,8 +771,9 @@ def main():
 # one CUDA graph; also with direct launches), PyTorch on the GPU (peer_torch_cuda.py: eager, and
 # the whole step in one CUDA graph), and the cuBLAS GEMM-only bound (cuda-gemm-bound: the step's
 # products alone, in a CUDA graph), one after the other in the same run; then the host-pointer
-# backend (eigennet-bench --gemm cuda --cuda-min-flops X: the CPU loop, large products sent to
-# the GPU) against the CPU alone, and the crossover sweep (cuda-gemm-crossover).
+# backend (eigennet-bench --gemm cuda: the CPU loop, each product placed where it measured
+# faster; --cuda-min-flops X: products of at least X flops sent to the GPU) against the CPU alone,
+# and the crossover sweep (cuda-gemm-crossover).
 
 # The same workloads as WORKLOADS (W1–W5), with step counts for GPU speeds: PyTorch eager runs
 # ~800 steps/s on W1, a CUDA-graph step ~10,000/s.
@@ -994,18 +995,17 @@ def main_cuda(args):
         except subprocess.TimeoutExpired:
             log("  cuda-gemm-crossover: timed out after %d s" % args.timeout)
 
-    # 3. The host-pointer rows: the CPU training loop, products of at least min_flops on the GPU.
-    log("\n== Host-pointer backend: the CPU training loop with cuda_gemm_backend(min_flops), %d threads ==" %
-        host_threads)
-    default_probe = run_one([bench, "--gemm", "cuda"] + tiny, 120)[0]
-    default_min = default_probe.get("cuda_min_flops") if default_probe else None
-    sweep = sorted(set(float(v) for v in args.sweep.split(",") if v) | ({float(default_min)} if default_min else set()))
+    # 3. The host-pointer rows: the CPU training loop, products placed by measuring (the default) or
+    #    from min_flops on, on the GPU.
+    log("\n== Host-pointer backend: the CPU training loop with cuda_gemm_backend() and cuda_gemm_backend(min_flops), "
+        "%d threads ==" % host_threads)
+    sweep = sorted(set(float(v) for v in args.sweep.split(",") if v))
     host_rows = []
     for w in workloads:
         steps = dict(warmup=w["warmup"], steps=w["steps"], blocks=w["blocks"])
         log("\n%s (host)" % w["name"])
         cpu = timed_runs(w, "eigennet-cpu", [bench, "--threads", str(host_threads)], steps, 1,
-                         "CPU only (%s)" % (default_probe or {}).get("gemm", "cpu"))
+                         "CPU only (the planner)")
         # Sweep values that send the same products to the GPU give the same run: one run each.
         groups, cpu_only_values = [], []
         for v in sweep:
@@ -1020,14 +1020,20 @@ def main_cuda(args):
             else:
                 groups.append(dict(on_gpu=on_gpu, values=[v]))
         row_base = [w["name"], w["metric"]]
-        same = ", ".join("%g" % v + (" (default)" if default_min and v == float(default_min) else "")
-                         for v in cpu_only_values)
-        host_rows.append(row_base + ["CPU only" + (" (= %s)" % same if same else ""),
-                                     "0 of %d" % products_on_gpu(w, float("inf"))[1],
+        total = products_on_gpu(w, float("inf"))[1]
+        same = ", ".join("%g" % v for v in cpu_only_values)
+        host_rows.append(row_base + ["CPU only" + (" (= %s)" % same if same else ""), "0 of %d" % total,
                                      fmt(cpu["median"], w["metric"]) if cpu else "—", "1.00" if cpu else "—"])
+        # The default: cuda_gemm_backend() measures where each product runs.
+        measured = timed_runs(w, "eigennet-hostptr-measured", [bench, "--threads", str(host_threads), "--gemm",
+                                                                 "cuda"], steps, 1, "measured per product")
+        on_gpu = "%.3g of %d" % (measured["device_products_per_step"], total) if measured else "—"
+        host_rows.append(row_base + ["measured (default)", on_gpu,
+                                     fmt(measured["median"], w["metric"]) if measured else "—",
+                                     "%.2f" % speed_ratio(w, measured["median"], cpu["median"]) if measured and cpu
+                                     else "—"])
         for g in groups:
-            values = ", ".join("%g" % v + (" (default)" if default_min and v == float(default_min) else "")
-                               for v in g["values"])
+            values = ", ".join("%g" % v for v in g["values"])
             label = "min_flops %s" % values
             result = timed_runs(w, "eigennet-hostptr", [bench, "--threads", str(host_threads), "--gemm", "cuda",
                                                         "--cuda-min-flops", "%g" % g["values"][0]], steps, 1, label)
@@ -1037,7 +1043,9 @@ def main_cuda(args):
                                          else "—"])
     log("")
     log(table(host_rows, ["", "metric", "min_flops", "products on the GPU", "median", "speed vs CPU only"]))
-    log("A product goes to the GPU when 2·m·n·k >= min_flops; the copies in and out are part of its time.")
+    log("measured: cuda_gemm_backend() times each product both ways on its first call and runs it where it was "
+        "faster (products on the GPU: per step, in the timed steps); min_flops X: cuda_gemm_backend(X), a product "
+        "goes to the GPU when 2·m·n·k >= X. The copies in and out are part of a GPU product's time.")
 
     log("\n%s; total %.0f s" % (load_line(), time.time() - started))
     if args.json:

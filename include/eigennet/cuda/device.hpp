@@ -43,18 +43,23 @@ std::size_t device_allocation_count();
 
 }  // namespace cuda
 
-// A backend for set_gemm_backend() for programs that keep their matrices on the host: products
-// of at least min_flops (2·m·n·k) are copied to the GPU and run by cuBLAS, smaller ones run on
-// the CPU (Eigen's kernel). Returns nullptr where eigennet was built without CUDA or no device
+// A backend for set_gemm_backend() for programs that keep their matrices on the host. A product
+// on the GPU is copied in, run by cuBLAS and copied back; on the CPU it takes the library's own
+// path (the planner's kernel over the threads, as with no backend plugged in). Where each one
+// runs is measured, as the CPU planner measures its kernels (plan.hpp): each distinct product
+// (scalar, op(A), op(B), m, n, k, whether beta is 0, the CPU threads) is timed both ways on its
+// first call, on the caller's operands, and from then on runs where it was faster. So only
+// products large enough to repay the copies (~10 µs plus the bytes at PCIe speed) go to the GPU,
+// on whatever CPU and GPU the program meets. Measuring allocates (a copy of C, the GPU's operand
+// buffers as they grow); a measured product on the CPU allocates nothing. A measured choice can
+// differ between runs, and the two sides round differently: a run that must repeat bit for bit
+// uses the fixed rule below. Returns nullptr where eigennet was built without CUDA or no device
 // answers (query_device() says why), so `set_gemm_backend(cuda_gemm_backend())` is always safe.
-// The default crossover is kCudaGemmCrossoverFlops (src/cuda/gemm_backend.cpp).
 std::shared_ptr<GemmBackend> cuda_gemm_backend();
+// The same with a fixed rule instead of measuring: products of at least min_flops (2·m·n·k, ≥ 0)
+// on the GPU, smaller ones on the CPU (0: every non-empty product on the GPU).
 std::shared_ptr<GemmBackend> cuda_gemm_backend(double min_flops);
-
-// A placeholder, NOT a measurement: 2·m·n·k at and above which the host-pointer backend sends a
-// product to the GPU. The copies in and out of the device cost ~10 µs plus the bytes at PCIe
-// speed, so only large products gain; the real crossover must be measured on the GPU machine
-// (tools/cuda/device-check.sh prints the timings around it) and this value replaced.
-inline constexpr double kCudaGemmCrossoverFlops = 1e9;
+// How many products the host-pointer backends have run on the GPU so far (measuring trials too).
+std::size_t cuda_gemm_device_products();
 
 }  // namespace eigennet
