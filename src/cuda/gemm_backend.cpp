@@ -124,7 +124,8 @@ class CudaGemmBackend final : public GemmBackend {
 
   // Where the product runs faster, timed on its first call both ways on the caller's operands
   // (time_alternatives: C restored between trials), the CPU way being the library's own
-  // (builtin_gemm: the planner's kernel over the threads).
+  // (builtin_gemm: the planner's kernel over the threads). Where the GPU fails on it (e.g. its
+  // operands do not fit the device's memory), the product is placed on the CPU.
   template <typename Scalar>
   bool measured_on_gpu(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
                        const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
@@ -132,16 +133,20 @@ class CudaGemmBackend final : public GemmBackend {
     if (const Placement* known = placements_.find(key)) return known->gpu;
     if (placements_.full()) return 2.0 * double(m) * double(n) * double(k) >= kUnmeasuredMinFlops;
     double seconds[2];
-    time_alternatives<Scalar>(
-        2,
-        [&](int way) {
-          if (way == 0)
-            builtin_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-          else
-            device_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        },
-        c, m, n, ldc, seconds);
-    key.gpu = seconds[1] < seconds[0];
+    try {
+      time_alternatives<Scalar>(
+          2,
+          [&](int way) {
+            if (way == 0)
+              builtin_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            else
+              device_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+          },
+          c, m, n, ldc, seconds);
+      key.gpu = seconds[1] < seconds[0];
+    } catch (const cuda::CudaError&) {
+      key.gpu = false;
+    }
     return placements_.add(key);
   }
 

@@ -65,7 +65,8 @@ void builtin_gemm(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, con
 // so the caller's product then starts from the original C. One untimed run each (first-call
 // costs: packing space, JIT code, page faults, a GPU's buffers), then rounds in turn, so that a
 // burst of load from elsewhere hits every way alike; seconds[i] is way i's fastest run. About
-// 2 ms of rounds, at least 3 and at most 20. Allocates (the copy of C): for planning only.
+// 2 ms of rounds, at least 3 and at most 20. Allocates (the copy of C): for planning only. A run
+// that throws leaves C as it was, and the exception goes on to the caller.
 template <typename Scalar, typename Run>
 void time_alternatives(int count, const Run& run, Scalar* c, Index m, Index n, Index ldc, double* seconds) {
   using Clock = std::chrono::steady_clock;
@@ -77,12 +78,17 @@ void time_alternatives(int count, const Run& run, Scalar* c, Index m, Index n, I
     run(i);
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
-  double quickest = std::numeric_limits<double>::infinity();
-  for (int i = 0; i < count; ++i) quickest = std::min(quickest, timed(i));
-  const int rounds = int(std::clamp(2e-3 / std::max(quickest, 1e-9), 3.0, 20.0));
-  for (int i = 0; i < count; ++i) seconds[i] = std::numeric_limits<double>::infinity();
-  for (int r = 0; r < rounds; ++r)
-    for (int i = 0; i < count; ++i) seconds[i] = std::min(seconds[i], timed(i));
+  try {
+    double quickest = std::numeric_limits<double>::infinity();
+    for (int i = 0; i < count; ++i) quickest = std::min(quickest, timed(i));
+    const int rounds = int(std::clamp(2e-3 / std::max(quickest, 1e-9), 3.0, 20.0));
+    for (int i = 0; i < count; ++i) seconds[i] = std::numeric_limits<double>::infinity();
+    for (int r = 0; r < rounds; ++r)
+      for (int i = 0; i < count; ++i) seconds[i] = std::min(seconds[i], timed(i));
+  } catch (...) {
+    c_map = saved;
+    throw;
+  }
   c_map = saved;
 }
 

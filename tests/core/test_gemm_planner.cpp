@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "eigennet/eigennet.hpp"
+#include "gemm/backend.hpp"
 #include "support/gemm_settings.hpp"
 #include "support/process.hpp"
 
@@ -414,6 +415,36 @@ TEST_CASE_TEMPLATE("measured for real: a time for every candidate, the fastest c
       CHECK(e.kernel == fastest_gemm_kernel(e.seconds));
     }
   }
+}
+
+// The timing rule shared by the planner and the cuBLAS host-pointer backend (gemm/backend.hpp).
+TEST_CASE("time_alternatives: every way timed from the caller's C, C restored at the end and when a way throws") {
+  RandomState rng(7);
+  Matrix<double> big(6, 9);
+  rng.fill_normal(big, 0, 1);
+  const Matrix<double> before = big;
+  auto c = big.block(1, 2, 4, 5);  // a strided block: the rows of C lie 9 apart
+  const Index ldc = big.outerStride();
+  std::vector<int> runs(2, 0);
+  double seconds[2];
+  const auto scribble = [&](int way) {
+    CHECK(Matrix<double>(c) == before.block(1, 2, 4, 5));  // every run starts from the caller's C
+    ++runs[std::size_t(way)];
+    c.setConstant(way + 1.0);
+  };
+  time_alternatives<double>(2, scribble, c.data(), 4, 5, ldc, seconds);
+  CHECK(runs[0] == runs[1]);
+  CHECK(runs[0] >= 4);  // one untimed run, then at least three rounds
+  CHECK(runs[0] <= 21);
+  CHECK((std::isfinite(seconds[0]) && seconds[0] >= 0 && std::isfinite(seconds[1]) && seconds[1] >= 0));
+  CHECK(big == before);
+  const auto throws_on_second = [&](int way) {
+    c.setConstant(42.0);
+    if (way == 1) throw std::runtime_error("way 1 failed");
+  };
+  CHECK_THROWS_WITH_AS(time_alternatives<double>(2, throws_on_second, c.data(), 4, 5, ldc, seconds), "way 1 failed",
+                       std::runtime_error);
+  CHECK(big == before);
 }
 
 TEST_CASE("the plan printed, written and read back; a loaded plan is used as saved") {

@@ -335,11 +335,11 @@ int run_cuda(const Options& o) {
 
   std::vector<double> seconds;
   seconds.reserve(static_cast<std::size_t>(o.blocks));
-  const std::size_t device_allocations_before = cuda::device_allocation_count();
-  const long allocations_before = eigennet_test::counts_allocations ? eigennet_test::allocations() : 0;
   std::vector<StepResult> results;  // each block's results, fetched after its time is taken
   results.reserve(std::size_t(std::max<Index>(steps_per_block, warmup)));
   device.step_results(results);  // the warm-up's: the timed steps start with an empty log
+  const std::size_t device_allocations_before = cuda::device_allocation_count();
+  const long allocations_before = eigennet_test::counts_allocations ? eigennet_test::allocations() : 0;
   for (int b = 0; b < o.blocks; ++b) {
     const auto start = Clock::now();
     for (Index s = 0; s < steps_per_block; ++s) device.step(sampler.next());

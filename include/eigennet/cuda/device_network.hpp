@@ -64,7 +64,8 @@ struct DeviceOptions {
   // Steps whose loss and batch accuracy the device keeps until step_results() fetches them;
   // step() fetches them itself (one wait) when this many are pending. The host keeps room for
   // this many fetched results: a caller that calls step_results() at least this often makes
-  // step() allocate nothing on the host, and never waits inside step().
+  // step() allocate nothing on the host and never wait to fetch the log. (step() still waits
+  // when the host runs more than a few steps ahead of the device: see step().)
   Index step_log = 4096;
 };
 
@@ -89,7 +90,8 @@ class DeviceNetwork {
   void set_training_set(ConstMatrixRef<Scalar> x, ConstMatrixRef<Scalar> targets);
 
   // One training step on the training-set rows `indices` (1 … max_batch of them, each in
-  // [0, M)). Returns without waiting for the device.
+  // [0, M)). Returns without waiting for the device, unless the host is four steps ahead of it:
+  // then it waits for the oldest of them to have read its indices.
   void step(const std::vector<Index>& indices);
   // The loss of the last step or forward_backward (waits for the device). Throws
   // TrainingDiverged after a NaN/Inf loss.
