@@ -7,7 +7,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 #include "gemm/backend.hpp"
 #include "runtime.hpp"
@@ -39,19 +38,13 @@ class GrowingBuffer {
 
 std::atomic<std::size_t> device_products{0};
 
-// One measured product: where it runs (the key as the CPU planner's, with whether beta is 0,
-// which decides if C is copied in).
+// One measured product: where it runs. The key is the CPU planner's, with whether beta is 0,
+// which decides if C is copied in.
 struct Placement {
-  GemmScalar scalar;
-  Op op_a, op_b;
-  Index m, n, k;
+  GemmProduct product;
   bool beta_zero;
-  int threads;
   bool gpu;
-  bool same_product(const Placement& o) const {
-    return scalar == o.scalar && op_a == o.op_a && op_b == o.op_b && m == o.m && n == o.n && k == o.k &&
-           beta_zero == o.beta_zero && threads == o.threads;
-  }
+  bool same_product(const Placement& o) const { return product == o.product && beta_zero == o.beta_zero; }
 };
 
 // The measured placements: readers scan the published entries without a lock (an entry is
@@ -87,11 +80,6 @@ class Placements {
 // Beyond the table's capacity, a product goes to the GPU from this size on without measuring.
 constexpr double kUnmeasuredMinFlops = 1e9;
 
-template <typename Scalar>
-constexpr GemmScalar scalar_of() {
-  return std::is_same<Scalar, float>::value ? GemmScalar::Float : GemmScalar::Double;
-}
-
 class CudaGemmBackend final : public GemmBackend {
  public:
   // min_flops < 0: measure each product; otherwise the fixed crossover.
@@ -114,8 +102,8 @@ class CudaGemmBackend final : public GemmBackend {
     // An empty product stays here: cuBLAS refuses a leading dimension of 0 (k = 0 gives one).
     const double flops = 2.0 * double(m) * double(n) * double(k);
     const bool gpu = flops > 0 && (min_flops_ >= 0 ? flops >= min_flops_
-                                                   : measured_on_gpu(op_a, op_b, m, n, k, alpha, a, lda, b, ldb,
-                                                                     beta, c, ldc));
+                                                   : measured_on_gpu(flops, op_a, op_b, m, n, k, alpha, a, lda, b,
+                                                                     ldb, beta, c, ldc));
     if (gpu)
       device_gemm(op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else
@@ -127,11 +115,11 @@ class CudaGemmBackend final : public GemmBackend {
   // (builtin_gemm: the planner's kernel over the threads). Where the GPU fails on it (e.g. its
   // operands do not fit the device's memory), the product is placed on the CPU.
   template <typename Scalar>
-  bool measured_on_gpu(Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
-                       const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
-    Placement key{scalar_of<Scalar>(), op_a, op_b, m, n, k, beta == Scalar(0), threads_for(m * n * k), false};
+  bool measured_on_gpu(double flops, Op op_a, Op op_b, Index m, Index n, Index k, Scalar alpha, const Scalar* a,
+                       Index lda, const Scalar* b, Index ldb, Scalar beta, Scalar* c, Index ldc) {
+    Placement key{gemm_product_key<Scalar>(op_a, op_b, m, n, k), beta == Scalar(0), false};
     if (const Placement* known = placements_.find(key)) return known->gpu;
-    if (placements_.full()) return 2.0 * double(m) * double(n) * double(k) >= kUnmeasuredMinFlops;
+    if (placements_.full()) return flops >= kUnmeasuredMinFlops;
     double seconds[2];
     try {
       time_alternatives<Scalar>(

@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "eigennet/gemm/gemm.hpp"
 #include "gemm/parallel_for.hpp"
@@ -51,6 +52,18 @@ void split_gemm(SequentialGemm<Scalar> sequential, Op op_a, Op op_b, Index m, In
       sequential(op_a, op_b, m, end - begin, k, alpha, a, lda, b_part, ldb, beta, c + begin, ldc);
     }
   });
+}
+
+template <typename Scalar>
+constexpr GemmScalar scalar_of() {
+  return std::is_same<Scalar, float>::value ? GemmScalar::Float : GemmScalar::Double;
+}
+
+// A product as the planner keys it (plan.hpp): scalar, op(A), op(B), m, n, k and the threads
+// split_gemm divides it over.
+template <typename Scalar>
+GemmProduct gemm_product_key(Op op_a, Op op_b, Index m, Index n, Index k) {
+  return {scalar_of<Scalar>(), op_a, op_b, m, n, k, threads_for(m * n * k)};
 }
 
 // The products' own CPU path, as gemm() takes it with no backend plugged in: bf16 where asked

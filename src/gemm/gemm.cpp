@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -191,11 +190,6 @@ bool put(Table& t, const GemmPlanEntry& entry) {
   return true;
 }
 
-template <typename Scalar>
-constexpr GemmScalar scalar_of() {
-  return std::is_same<Scalar, float>::value ? GemmScalar::Float : GemmScalar::Double;
-}
-
 // The kernels measured for this scalar type: built, and allowed to allocate or not allocating.
 template <typename Scalar>
 int candidates(Mode mode, std::array<GemmKernel, kGemmKernelCount>& out) {
@@ -255,7 +249,7 @@ SequentialGemm<Scalar> choose(Op op_a, Op op_b, Index m, Index n, Index k, Scala
   std::array<GemmKernel, kGemmKernelCount> cands;
   const int count = candidates<Scalar>(mode, cands);
   if (count == 1 || k == 0) return sequential_kernel<Scalar>(cands[0]);
-  const GemmProduct key{scalar_of<Scalar>(), op_a, op_b, m, n, k, threads_for(m * n * k)};
+  const GemmProduct key = gemm_product_key<Scalar>(op_a, op_b, m, n, k);
   Table& t = table();
   if (const GemmPlanEntry* entry = find(t, key)) return sequential_kernel<Scalar>(entry->kernel);
   if (t.size.load(std::memory_order_acquire) == Table::kCapacity) {
